@@ -1,0 +1,1 @@
+"""Flask routes that are not Dash: login, health, JSON API, Open311, public QR pages."""

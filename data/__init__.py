@@ -1,0 +1,1 @@
+"""Persistence: engine, tables, migrations, repositories, read models, demo city and config."""
