@@ -100,7 +100,7 @@ class Background:
             broker = EmbeddedBroker().start()
             self.stops.append(broker.stop)
             url = broker.url
-            print(f"embedded MQTT broker listening on {url.removeprefix('mqtt://')} "
+            print(f"embedded MQTT broker listening on {broker.host}:{broker.port} "
                   "(set ONEGRID_MQTT_URL to use your own broker)", flush=True)
         target = parse_mqtt_url(url)
         if ingest:
@@ -170,6 +170,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         target = parse_mqtt_url(url)
     except ValueError as exc:
         sys.exit(f"configuration error: {exc}")
+    if args.workers > 1 and not target.shared:
+        sys.exit(f"--workers {args.workers} needs a shared subscription: remove shared=0 from "
+                 "the broker URL (workers on a plain subscription would each store every "
+                 "message)")
     prepare_database(services, seed=False)
     name = args.name or settings.ingest_name or default_name()
     return run_workers(services, target, name, args.workers, batch_size=args.batch_size)

@@ -47,6 +47,8 @@ log = logging.getLogger("onegrid.broker")
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 TLS_OPTIONS = ("ca", "cert", "key", "insecure")
+RESUBSCRIBE = ("always", "if-new")
+OPTIONS = (*TLS_OPTIONS, "resubscribe", "shared")
 _TRUE = {"", "1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -70,6 +72,8 @@ class MqttTarget:
     cert_file: str | None = None
     key_file: str | None = None
     insecure: bool = False
+    resubscribe: str = "always"
+    shared: bool = True
 
     @property
     def url(self) -> str:
@@ -88,8 +92,13 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     Scheme ``mqtt`` (default port 1883) or ``mqtts`` (TLS, default port 8883). User name and
     password may be percent-encoded. Query options, for ``mqtts`` only: ``ca`` (CA bundle
     file), ``cert`` and ``key`` (client certificate), ``insecure`` (``1``/``true``: do not
-    verify the broker's certificate and host name). Raises ``ValueError`` saying what is
-    wrong; the password never appears in the message.
+    verify the broker's certificate and host name). For any scheme, ``resubscribe``:
+    ``always`` (default: subscribe on every connect, which Mosquitto needs after its own
+    restart) or ``if-new`` (subscribe only when the broker kept no session; rumqttd, the
+    embedded broker, skips what it queued for a resumed session that subscribes again);
+    ``shared`` (``1`` default: workers join the ``$share/onegrid/`` group; ``0``: a plain
+    subscription for a single consumer, which rumqttd needs). Raises ``ValueError`` saying
+    what is wrong; the password never appears in the message.
     """
     if not isinstance(url, str) or not url.strip():
         raise ValueError("MQTT URL is empty: write it as mqtt://host:1883 or "
@@ -124,13 +133,23 @@ def parse_mqtt_url(url: str) -> MqttTarget:
 
     options: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key not in TLS_OPTIONS:
+        if key not in OPTIONS:
             raise ValueError(f"MQTT URL {shown!r}: unknown option {key!r}; the options are "
-                             + ", ".join(TLS_OPTIONS))
+                             + ", ".join(OPTIONS))
         if key in options:
             raise ValueError(f"MQTT URL {shown!r}: option {key!r} given twice")
         options[key] = value
     tls = scheme == "mqtts"
+    resubscribe = options.pop("resubscribe", "always")
+    if resubscribe not in RESUBSCRIBE:
+        raise ValueError(f"MQTT URL {shown!r}: resubscribe={resubscribe} should be "
+                         + " or ".join(RESUBSCRIBE))
+    shared = True
+    if "shared" in options:
+        flag = options.pop("shared").lower()
+        if flag not in _TRUE | _FALSE:
+            raise ValueError(f"MQTT URL {shown!r}: shared={flag} should be 1/true or 0/false")
+        shared = flag in _TRUE
     if options and not tls:
         raise ValueError(f"MQTT URL {shown!r}: {', '.join(options)} only apply to TLS; "
                          "use mqtts://")
@@ -155,7 +174,8 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     return MqttTarget(host=parts.hostname, port=port or DEFAULT_PORTS[scheme],
                       username=username, password=password, tls=tls,
                       ca_file=files.get("ca"), cert_file=files.get("cert"),
-                      key_file=files.get("key"), insecure=insecure)
+                      key_file=files.get("key"), insecure=insecure, resubscribe=resubscribe,
+                      shared=shared)
 
 
 def _mask(url: str) -> str:
@@ -245,7 +265,12 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        """Its URL for the ingest worker. rumqttd 0.20 has two quirks, both pinned down in
+        tests/integration/test_brokers.py: it skips what it queued for a resumed session that
+        subscribes again (``resubscribe=if-new``), and its router thread panics when a
+        persistent session holding a ``$share/`` subscription drops abruptly, after which it
+        delivers nothing (``shared=0``: the one in-process worker subscribes plainly)."""
+        return f"mqtt://{self.host}:{self.port}?resubscribe=if-new&shared=0"
 
     @property
     def is_running(self) -> bool:

@@ -97,14 +97,19 @@ class IngestClient:
                 self.status.generation += 1
                 self.status.connected = True
                 self.status.state = "connected"
-            # Subscribe on every connect, even when the broker says it kept our session:
-            # Mosquitto 2.0.11 restores a persistent session after its own restart without
-            # its $share/ subscription (seen in tests/integration/test_ingest_mqtt.py).
-            # Known cost: rumqttd (the embedded broker) drops what it queued for the session
-            # beyond its 100-message window when a present session subscribes again.
+            # By default subscribe on every connect, even when the broker says it kept our
+            # session: Mosquitto 2.0.11 restores a persistent session after its own restart
+            # without its $share/ subscription (tests/integration/test_ingest_mqtt.py).
+            # rumqttd (the embedded broker) skips what it queued beyond its 100-message window
+            # when a resumed session subscribes again: its URL says resubscribe=if-new.
+            present = bool(getattr(flags, "session_present", False))
+            if present and getattr(self.target, "resubscribe", "always") == "if-new":
+                log.info("connected to MQTT broker %s (session present: True); keeping the "
+                         "session's subscription %s", self.broker, self.subscription)
+                return
             client.subscribe(self.subscription, qos=1)
             log.info("connected to MQTT broker %s (session present: %s); subscribing to %s",
-                     self.broker, getattr(flags, "session_present", "?"), self.subscription)
+                     self.broker, present, self.subscription)
         except Exception:  # pragma: no cover - defensive: never break the network loop
             log.exception("error in on_connect")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from data.ingest import heartbeat
 from sensors.client import IngestClient
 from sensors.pipeline import Pipeline
-from sensors.topics import shared_subscription
+from sensors.topics import SUBSCRIPTION, shared_subscription
 from services import Services
 
 log = logging.getLogger("onegrid.ingest")
@@ -42,8 +42,9 @@ class IngestWorker:
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.services, batch_ms=self.batch_ms,
                                  batch_size=self.batch_size)
-        self.client = IngestClient(self.target, self.name, shared_subscription(),
-                                   self.pipeline.submit)
+        subscription = (shared_subscription() if getattr(self.target, "shared", True)
+                        else SUBSCRIPTION)
+        self.client = IngestClient(self.target, self.name, subscription, self.pipeline.submit)
         self.pipeline.acker = self.client.ack_many
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -116,6 +117,10 @@ def run_workers(services: Services, target: object, name: str, workers: int,
     if workers <= 1:
         run_forever(services, target, name, batch_size)
         return 0
+    if not getattr(target, "shared", True):
+        raise ValueError(f"--workers {workers} needs a shared subscription: remove shared=0 "
+                         "from the broker URL (several workers on a plain subscription would "
+                         "each store every message)")
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_child,
                          args=(services.settings, target, f"{name}-{i}", batch_size),

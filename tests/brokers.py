@@ -106,6 +106,11 @@ class RunningBroker:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
+    @property
+    def ingest_url(self) -> str:
+        """The URL an ingest worker is given for this broker (as app.py gives it)."""
+        return self.url
+
     def stop(self) -> None:
         raise NotImplementedError
 
@@ -231,6 +236,10 @@ class EmbeddedRunningBroker(RunningBroker):
     @property
     def port(self) -> int:  # type: ignore[override]
         return self.broker.port
+
+    @property
+    def ingest_url(self) -> str:
+        return self.broker.url
 
     def start(self, timeout: float = 10.0) -> EmbeddedRunningBroker:
         self.broker.start(timeout)

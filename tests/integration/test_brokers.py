@@ -281,6 +281,35 @@ def test_mosquitto_takes_acknowledgements_in_any_order(mosquitto) -> None:  # no
         again.close()
 
 
+def test_embedded_broker_router_dies_when_a_shared_session_drops(embedded_broker) -> None:  # noqa: F811
+    """rumqttd 0.20's router thread panics (routing.rs:512) when a persistent session holding
+    a $share/ subscription drops abruptly with messages in flight; the process lives on but
+    delivers nothing more. This is why the embedded broker's URL says shared=0 and its one
+    ingest worker subscribes plainly. If this test starts failing, the broker has changed."""
+    sub = subscribed(embedded_broker, "ingest-panic", topic=SHARED)
+    publish(embedded_broker, 300)
+    assert sub.settle() > 0
+    sub.abort()
+    time.sleep(1)
+    with pytest.raises((AssertionError, OSError)):
+        publish(embedded_broker, 10, timeout=5, client_id="after-the-drop")
+
+
+def test_plain_session_survives_an_abrupt_drop_on_the_embedded_broker(
+        embedded_broker) -> None:  # noqa: F811
+    sub = subscribed(embedded_broker, "ingest-plain")
+    publish(embedded_broker, 300)
+    assert 0 < sub.settle() < 300
+    sub.abort()
+    again = subscribed(embedded_broker, "ingest-plain", auto_ack=True, resubscribe=False)
+    try:
+        assert again.session_present is True
+        assert wait_for(lambda: again.count() >= 300, 30)
+        assert sorted(set(again.ids())) == list(range(300))
+    finally:
+        again.close()
+
+
 def test_embedded_broker_needs_acknowledgements_in_delivery_order(
         embedded_broker) -> None:  # noqa: F811
     """rumqttd 0.20 expects PUBACKs in delivery order. An out-of-order one makes it drop the
@@ -653,3 +682,10 @@ def test_parse_error_never_shows_the_password() -> None:
 def test_key_without_cert_is_refused(ca_file: str) -> None:
     with pytest.raises(ValueError, match="key= needs cert="):
         parse_mqtt_url(f"mqtts://h?key={ca_file}")
+
+
+def test_parse_resubscribe_option() -> None:
+    assert parse_mqtt_url("mqtt://127.0.0.1:1883").resubscribe == "always"
+    assert parse_mqtt_url("mqtt://127.0.0.1:1883?resubscribe=if-new").resubscribe == "if-new"
+    with pytest.raises(ValueError, match="resubscribe=sometimes should be always or if-new"):
+        parse_mqtt_url("mqtt://127.0.0.1:1883?resubscribe=sometimes")

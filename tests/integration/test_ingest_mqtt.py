@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from data.models import DeadLetter, IngestWorker, Reading
 from services import build_services, prepare_database
-from tests.brokers import broker, mosquitto, wait_for  # noqa: F401  (fixtures)
+from tests.brokers import broker, embedded_broker, mosquitto, wait_for  # noqa: F401  (fixtures)
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +119,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 def test_valid_stored_bad_dead_lettered(broker, db, tmp_path) -> None:  # noqa: F811
     codes = cover_codes(db, 20)
-    proc = start_ingest(db, broker.url, tmp_path, *batch_for(broker))
+    proc = start_ingest(db, broker.ingest_url, tmp_path, *batch_for(broker))
     pub = Publisher(broker.url)
     try:
         assert wait_for(lambda: count(db, IngestWorker, IngestWorker.connected) == 1, 30)
@@ -145,12 +145,12 @@ def test_valid_stored_bad_dead_lettered(broker, db, tmp_path) -> None:  # noqa: 
         stop(proc)
 
 
-def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(mosquitto, db,  # noqa: F811
+def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(broker, db,  # noqa: F811
                                                                    tmp_path) -> None:
     codes = cover_codes(db, 50)
     total = 6000
-    proc = start_ingest(db, mosquitto.url, tmp_path, name="killme")
-    pub = Publisher(mosquitto.url)
+    proc = start_ingest(db, broker.ingest_url, tmp_path, *batch_for(broker), name="killme")
+    pub = Publisher(broker.url)
     done = threading.Event()
 
     def publish_all() -> None:
@@ -169,7 +169,8 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(mosquitto, db
         killed_at = count(db, Reading)
         assert killed_at < total, "the stream ended before the kill: make it longer"
         assert done.wait(120)
-        proc = start_ingest(db, mosquitto.url, tmp_path, name="killme")
+        proc = start_ingest(db, broker.ingest_url, tmp_path, *batch_for(broker),
+                            name="killme")
         assert wait_for(lambda: count(db, Reading) >= total, 120), count(db, Reading)
         time.sleep(2)  # anything redelivered twice would show up now
         assert count(db, Reading) == total
@@ -183,8 +184,10 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(mosquitto, db
 
 
 def test_two_workers_share_the_stream(mosquitto, db, tmp_path) -> None:  # noqa: F811
+    """Process level, on Mosquitto. The embedded broker splits a $share/ stream too
+    (test_brokers.py), but it is single-node by design: see the next test."""
     codes = cover_codes(db, 50)
-    proc = start_ingest(db, mosquitto.url, tmp_path, "--workers", "2", name="pair")
+    proc = start_ingest(db, mosquitto.ingest_url, tmp_path, "--workers", "2", name="pair")
     pub = Publisher(mosquitto.url)
     try:
         assert wait_for(lambda: count(db, IngestWorker) >= 2, 60)
@@ -202,26 +205,38 @@ def test_two_workers_share_the_stream(mosquitto, db, tmp_path) -> None:  # noqa:
         stop(proc)
 
 
-def test_reconnects_after_the_broker_restarts(mosquitto, db, tmp_path) -> None:  # noqa: F811
+def test_several_workers_on_a_plain_subscription_are_refused(embedded_broker, db,  # noqa: F811
+                                                             tmp_path) -> None:
+    proc = start_ingest(db, embedded_broker.ingest_url, tmp_path, "--workers", "2",
+                        name="plain")
+    assert proc.wait(60) != 0
+    out = (tmp_path / "plain.log").read_text()
+    assert "--workers 2 needs a shared subscription: remove shared=0" in out
+    assert count(db, IngestWorker) == 0
+
+
+def test_reconnects_after_the_broker_restarts(broker, db, tmp_path) -> None:  # noqa: F811
     codes = cover_codes(db, 10)
-    proc = start_ingest(db, mosquitto.url, tmp_path, name="phoenix")
+    proc = start_ingest(db, broker.ingest_url, tmp_path, *batch_for(broker), name="phoenix")
+    log = tmp_path / "phoenix.log"
     try:
         assert wait_for(lambda: count(db, IngestWorker, IngestWorker.connected) == 1, 30)
-        mosquitto.restart()
+        broker.restart()
         # Mosquitto 2.0.11 forgets a session's $share/ subscription across its own restart
-        # until the client subscribes again: publish once the worker is back.
-        assert wait_for(lambda: "session present: True" in (
-            tmp_path / "phoenix.log").read_text(), 60)
+        # until the client subscribes again; the embedded broker forgets the whole session.
+        # Either way the worker subscribes again on reconnecting: publish once it has.
+        assert wait_for(lambda: log.read_text().count("subscribing to") >= 2, 90), (
+            log.read_text()[-2000:])
         time.sleep(1)
-        pub = Publisher(mosquitto.url)
+        pub = Publisher(broker.url)
         infos = [pub.publish(*reading(codes[i % 10], i)) for i in range(200)]
         for info in infos:
             info.wait_for_publish(30)
         pub.close()
         assert wait_for(lambda: count(db, Reading) == 200, 90), count(db, Reading)
         assert wait_for(lambda: count(db, IngestWorker, IngestWorker.reconnects >= 1), 20)
-        log = (tmp_path / "phoenix.log").read_text()
-        assert "lost MQTT broker" in log and "reconnecting" in log
+        text_ = log.read_text()
+        assert "lost MQTT broker" in text_ and "reconnecting" in text_
     finally:
         stop(proc)
 
@@ -229,7 +244,7 @@ def test_reconnects_after_the_broker_restarts(mosquitto, db, tmp_path) -> None: 
 def test_acknowledged_messages_are_not_redelivered(broker, db, tmp_path) -> None:  # noqa: F811
     """The batched PUBACKs really reach the broker: a restarted worker gets nothing again."""
     codes = cover_codes(db, 20)
-    proc = start_ingest(db, broker.url, tmp_path, *batch_for(broker), name="acker")
+    proc = start_ingest(db, broker.ingest_url, tmp_path, *batch_for(broker), name="acker")
     pub = Publisher(broker.url)
     try:
         assert wait_for(lambda: count(db, IngestWorker, IngestWorker.connected) == 1, 30)
@@ -239,9 +254,9 @@ def test_acknowledged_messages_are_not_redelivered(broker, db, tmp_path) -> None
         assert wait_for(lambda: count(db, Reading) == 1000, 60), count(db, Reading)
         time.sleep(1)
         stop(proc)
-        proc = start_ingest(db, broker.url, tmp_path, *batch_for(broker), name="acker")
-        assert wait_for(lambda: "subscribing" in (tmp_path / "acker.log").read_text()
-                        .split("ingest acker stopping")[-1], 30)
+        proc = start_ingest(db, broker.ingest_url, tmp_path, *batch_for(broker), name="acker")
+        assert wait_for(lambda: "connected to MQTT broker" in (tmp_path / "acker.log")
+                        .read_text().split("ingest acker stopping")[-1], 30)
         time.sleep(6)  # a heartbeat of the new process, after any redelivery would be in
         engine = create_engine(db)
         with engine.connect() as conn:
