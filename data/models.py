@@ -313,6 +313,7 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_status_deadline", "status", "deadline_at"),
         Index("ix_cases_category", "category_kind", "category_code"),
+        Index("ix_cases_component_rule", "component_id", "rule_key"),
         CheckConstraint(_in("category_kind", ("component", "event")), name="category_kind"),
     )
 
@@ -341,8 +342,40 @@ class Case(Base):
     registered_at: Mapped[datetime | None]
     dispatched_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: Deadline of the step now on the clock (``step``); None when nothing is on the clock.
     deadline_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # -- added by migration 0003 (case engine) --------------------------------------------
+    #: The rule that opened it (``0101.tilt``): dedup by component and rule.
+    rule_key: Mapped[str | None] = mapped_column(String(60))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The clock's step (register / dispatch / handle / verify) and when it started.
+    step: Mapped[str | None] = mapped_column(String(10))
+    step_started_at: Mapped[datetime | None]
+    #: Suspension (挂账): when it began, the state to resume, and past pauses of this step.
+    suspended_at: Mapped[datetime | None]
+    state_before_suspension: Mapped[str | None] = mapped_column(String(20))
+    pauses: Mapped[list[Any] | None] = mapped_column(JSONType)
+    handled_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    # Facts for evaluation, kept by transitions and derivable from the events.
+    dispatch_deadline_at: Mapped[datetime | None]
+    handle_deadline_at: Mapped[datetime | None]
+    close_deadline_at: Mapped[datetime | None]
+    dispatched_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    handled_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    closed_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    decline_reason: Mapped[str | None] = mapped_column(String(20))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    #: Scheduler claims: the deadline a warning / an overdue mark was recorded for (once each).
+    warned_for: Mapped[datetime | None]
+    overdue_for: Mapped[datetime | None]
 
 
 class CaseEvent(Base):

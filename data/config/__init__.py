@@ -43,6 +43,7 @@ class CategoryType:
     report_period_s: int | None = None
     metrics: tuple[MetricSpec, ...] = ()
     detection: str | None = None
+    major_name_en: str = ""
 
     def metrics_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +134,7 @@ def _types(path: Path, *, with_metrics: bool) -> tuple[CategoryType, ...]:
             code=code, major_code=major, major_name=str(majors[major]["name"]),
             name=item["name"], name_en=item["name_en"], department=item.get("department"),
             report_period_s=period, metrics=tuple(metrics), detection=detection,
+            major_name_en=str(majors[major].get("name_en", "")),
         ))
     return tuple(out)
 
