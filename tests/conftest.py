@@ -99,3 +99,35 @@ def sqlite_services(sqlite_url: str, tmp_path: Path) -> Iterator[Services]:
 @pytest.fixture
 def pg_services(pg_url: str, tmp_path: Path) -> Iterator[Services]:
     yield from _services(pg_url, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded_services(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """The demo city migrated and seeded once per test module, on SQLite and on PostgreSQL in
+    turn. Tests share it: each works on the cases it creates itself."""
+    from services import prepare_database
+
+    tmp = tmp_path_factory.mktemp("seeded")
+    admin = schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'onegrid.db'}"
+    else:
+        if os.environ.get("ONEGRID_TEST_PG") == "skip":
+            pytest.skip("ONEGRID_TEST_PG=skip: PostgreSQL tests switched off by the environment")
+        schema = "og_" + secrets.token_hex(6)
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = _pg_schema_url(schema)
+    svc = build_services(make_settings(url, tmp))
+    try:
+        prepare_database(svc, seed=True)
+        yield svc
+    finally:
+        svc.engine.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()

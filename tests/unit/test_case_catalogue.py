@@ -20,7 +20,7 @@ def _category(kind: str = "event", code: str = "0503", department: str = "D05") 
 
 def test_shipped_catalogue_covers_every_type() -> None:
     cat = load_case_catalogue()
-    assert len(cat.of_kind("component")) == 16 and len(cat.of_kind("event")) == 19
+    assert len(cat.of_kind("component")) == 16 and len(cat.of_kind("event")) == 20
     cover = cat.get("component", "0102")
     assert cover is not None and cover.urgency == "urgent" and "15°" in cover.register_condition
     assert cat.get("component", "0111").register_condition.startswith("燃气井盖")

@@ -1,0 +1,481 @@
+"""Cases in the database: open, move through the closed loop, add evidence, run the clock.
+
+The decisions are the domain's (``cases.workflow.decide``, ``cases.clock``, ``cases.dedup``);
+this module loads what they need, records what they decide — one appended ``case_events`` row
+per transition, the case row's state and facts updated in the same transaction — and claims
+scheduler work atomically so that a warning or an overdue mark is recorded exactly once per
+deadline, however many processes run the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import Point
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from cases.catalogue import CaseCatalogue, Category
+from cases.clock import TimeLimit, WorkCalendar, deadline, used
+from cases.workflow import (
+    Actor,
+    CaseFacts,
+    Refusal,
+    Transition,
+    decide,
+    is_open,
+)
+from data.config import CONFIG_DIR, ConfigError
+from data.models import Case, CaseEvent, Department, UnitGrid, User
+from data.spatial import GridLocator
+from data.types import utcnow
+
+log = logging.getLogger("onegrid.cases")
+SYSTEM = Actor("system")
+COUNTER_COLUMNS = {"rework": "rework_count", "extension": "extension_count",
+                   "seen": "seen_count", "overdue": "overdue_count"}
+_LOCATOR = GridLocator()
+
+
+# -- configuration -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseConfig:
+    """Everything the engine reads from ``data/config``, validated together at start."""
+
+    catalogue: CaseCatalogue
+    calendar: WorkCalendar
+    limits: Mapping[str, Mapping[str, Mapping[str, TimeLimit]]]
+    rules: Any = None
+
+    def category(self, kind: str, code: str) -> Category:
+        category = self.catalogue.get(kind, code)
+        if category is None:
+            raise CaseError("unknown_category", f"no case category {kind}:{code} in the "
+                            "catalogue", f"案件类别 {kind}:{code} 不存在")
+        return category
+
+    def limit(self, category: Category, urgency: str, step: str) -> TimeLimit:
+        return self.limits[category.limits][urgency][step]
+
+
+def load_case_config(config_dir: Path = CONFIG_DIR, *, with_rules: bool = True) -> CaseConfig:
+    """Load and cross-check the calendar, time limits, categories, routing and rules."""
+    from data.config.calendar import load_calendar, load_time_limits
+    from data.config.cases import load_case_catalogue
+
+    calendar = load_calendar(config_dir / "calendar.yaml")
+    limits = load_time_limits(config_dir / "time_limits.yaml")
+    catalogue = load_case_catalogue(config_dir, profiles=limits.keys())
+    rules = None
+    if with_rules:
+        from data.config.rules import load_rules
+
+        rules = load_rules(config_dir / "rules.yaml")
+    return CaseConfig(catalogue, calendar, limits, rules)
+
+
+# -- errors ------------------------------------------------------------------------------------
+class CaseError(Exception):
+    """An action that was refused or could not be carried out; nothing was changed.
+
+    ``code`` is machine-readable (the workflow's refusal codes, plus ``not_found``,
+    ``unknown_category``, ``unknown_department``); ``message`` / ``message_zh`` say what to do.
+    """
+
+    def __init__(self, code: str, message: str, message_zh: str | None = None,
+                 refusal: Refusal | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.message_zh = message_zh or message
+        self.refusal = refusal
+
+    @classmethod
+    def from_refusal(cls, refusal: Refusal) -> CaseError:
+        return cls(refusal.code, refusal.message, refusal.message_zh, refusal)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "message_zh": self.message_zh}
+
+
+# -- actors ------------------------------------------------------------------------------------
+def actor_for(session: Session, user: User) -> Actor:
+    """The workflow's view of a logged-in user: role plus the scope that limits it."""
+    grids: frozenset[str] = frozenset()
+    if user.role == "inspector":
+        grids = frozenset(session.scalars(
+            select(UnitGrid.code).where(UnitGrid.inspector_id == user.id)))
+    return Actor(user.role, user.id, user.department_id, grids)
+
+
+def department_id(session: Session, code: str | None) -> int | None:
+    if code is None:
+        return None
+    return session.scalar(select(Department.id).where(Department.code == code))
+
+
+# -- opening and moving cases ------------------------------------------------------------------
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else utcnow()
+
+
+def _facts(case: Case) -> CaseFacts:
+    return CaseFacts(case.status, case.department_id, case.grid_code,
+                     case.state_before_suspension, bool(case.supervised), case.shop_id)
+
+
+def _next_seq(session: Session, case_id: int) -> int:
+    return (session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case_id))
+            or 0) + 1
+
+
+def _append(session: Session, case: Case, decision: Transition, actor: Actor, now: datetime, *,
+            note: str | None, attachments: Sequence[Any], data: Mapping[str, Any] | None,
+            origin: str | None, geom: Any) -> CaseEvent:
+    event = CaseEvent(case_id=case.id, seq=_next_seq(session, case.id), action=decision.action,
+                      from_state=decision.from_state, to_state=decision.to_state,
+                      actor_id=actor.user_id, actor_role=actor.role, at=now, origin=origin,
+                      geom=geom, note=note,
+                      attachments={"files": [_attachment(a) for a in attachments]}
+                      if attachments else None,
+                      data={**(dict(data) if data else {}),
+                            **({"reason": decision.reason} if decision.reason else {})} or None)
+    session.add(event)
+    return event
+
+
+def _attachment(item: Any) -> dict[str, Any]:
+    if isinstance(item, str):
+        return {"sha256": item}
+    return dict(item)
+
+
+def report_case(session: Session, cfg: CaseConfig, *, kind: str, code: str, actor: Actor,
+                source: str, lon: float | None = None, lat: float | None = None,
+                grid_code: str | None = None, component_id: int | None = None,
+                shop_id: int | None = None, title: str | None = None,
+                description: str | None = None, address: str | None = None,
+                urgency: str | None = None, rule_key: str | None = None,
+                reporter_contact: str | None = None, external_id: str | None = None,
+                attachments: Sequence[Any] = (), data: Mapping[str, Any] | None = None,
+                origin: str | None = None, now: datetime | None = None,
+                auto: bool = False) -> Case:
+    """Open a case in ``reported`` (上报) and start its registration clock. With ``auto`` the
+    system registers and dispatches it at once (routing table → department)."""
+    now = _now(now)
+    category = cfg.category(kind, code)
+    urgency = urgency or category.urgency
+    if urgency not in cfg.limits[category.limits]:
+        raise CaseError("bad_urgency", f"urgency {urgency!r} is not one of "
+                        + ", ".join(cfg.limits[category.limits]), f"紧急程度 {urgency} 无效")
+    decision = decide(CaseFacts(None), "report", actor, note=description,
+                      attachments=attachments, data=data)
+    if isinstance(decision, Refusal):
+        raise CaseError.from_refusal(decision)
+    geom = Point(lon, lat) if lon is not None and lat is not None else None
+    if grid_code is None and geom is not None:
+        grid_code = _LOCATOR.locate(session, lon, lat)  # type: ignore[arg-type]
+    inspector_id = None
+    if grid_code is not None:
+        inspector_id = session.scalar(select(UnitGrid.inspector_id)
+                                      .where(UnitGrid.code == grid_code))
+    case = Case(code="pending", source=source, category_kind=kind, category_code=code,
+                status=decision.to_state, urgency=urgency,
+                title=(title or category.name)[:200], description=description, address=address,
+                geom=geom, grid_code=grid_code, component_id=component_id, shop_id=shop_id,
+                reporter_id=actor.user_id, reporter_contact=reporter_contact,
+                external_id=external_id, rule_key=rule_key, inspector_id=inspector_id,
+                seen_count=1, rework_count=0, extension_count=0, overdue_count=0,
+                escalation_level=0, supervised=False, auto=auto, reported_at=now,
+                last_seen_at=now, updated_at=now)
+    session.add(case)
+    session.flush()
+    case.code = f"{now.astimezone(cfg.calendar.tz):%Y%m%d}{case.id:06d}"
+    _start_step(case, cfg, decision.step_started or "register", now)
+    _append(session, case, decision, actor, now, note=description, attachments=attachments,
+            data=data, origin=origin, geom=geom)
+    if auto:
+        transition(session, cfg, case, "register", SYSTEM, now=now, note="自动立案 (auto)")
+        dept = department_id(session, cfg.catalogue.department_for(category, grid_code))
+        if dept is not None:
+            transition(session, cfg, case, "dispatch", SYSTEM, now=now,
+                       data={"department_id": dept}, note="自动派遣 (auto)")
+        else:
+            log.warning("case %s: no department routes %s in grid %s; left for the command "
+                        "center to dispatch", case.code, category.key, grid_code)
+    return case
+
+
+def load_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
+    stmt = select(Case).where(Case.id == case_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    case = session.scalar(stmt)
+    if case is None:
+        raise CaseError("not_found", f"case {case_id} does not exist", f"案件 {case_id} 不存在")
+    return case
+
+
+def transition(session: Session, cfg: CaseConfig, case: Case | int, action: str, actor: Actor,
+               *, reason: str | None = None, note: str | None = None,
+               attachments: Sequence[Any] = (), data: Mapping[str, Any] | None = None,
+               origin: str | None = None, lon: float | None = None, lat: float | None = None,
+               now: datetime | None = None) -> CaseEvent:
+    """Take ``action`` on a case as ``actor``: raise :class:`CaseError` (changing nothing)
+    when the workflow refuses it, else update the case and append one event."""
+    now = _now(now)
+    if isinstance(case, int):
+        case = load_case(session, case, lock=True)
+    data = dict(data or {})
+    decision = decide(_facts(case), action, actor, reason=reason, note=note,
+                      attachments=attachments, data=data)
+    if isinstance(decision, Refusal):
+        raise CaseError.from_refusal(decision)
+    if decision.department_id is not None and session.get(Department,
+                                                          decision.department_id) is None:
+        raise CaseError("unknown_department", f"department {decision.department_id} does "
+                        "not exist", f"部门 {decision.department_id} 不存在")
+    target = _merge_target(session, case, data) if action == "merge" else None
+    _apply(session, cfg, case, decision, actor, now, data)
+    geom = Point(lon, lat) if lon is not None and lat is not None else None
+    event = _append(session, case, decision, actor, now, note=note, attachments=attachments,
+                    data=data, origin=origin, geom=geom)
+    if target is not None:
+        # The merged report is evidence for the case it duplicates (seen once more).
+        transition(session, cfg, target, "add_evidence", SYSTEM, now=now,
+                   data={"merged_case_id": case.id, "merged_case_code": case.code},
+                   note=note)
+    return event
+
+
+def _merge_target(session: Session, case: Case, data: dict[str, Any]) -> Case:
+    raw = data.get("target_case_id")
+    try:
+        target_id = int(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CaseError("target_required", f"merge needs the number of the case to merge "
+                        f"into, not {raw!r}", "合并需要填写目标案件编号") from None
+    target = session.get(Case, target_id)
+    if target is None or target.id == case.id or not is_open(target.status):
+        raise CaseError("target_required", f"case {target_id} is not another open case to "
+                        "merge into", f"案件 {target_id} 不是可合并的在办案件")
+    data["target_case_id"] = target.id
+    return target
+
+
+def _apply(session: Session, cfg: CaseConfig, case: Case, d: Transition, actor: Actor,
+           now: datetime, data: Mapping[str, Any]) -> None:
+    for counter, n in d.counters.items():
+        column = COUNTER_COLUMNS.get(counter)
+        if column:
+            setattr(case, column, (getattr(case, column) or 0) + n)
+    if d.supervised is not None:
+        case.supervised = d.supervised
+    case.status = d.to_state
+    case.updated_at = now
+    action = d.action
+    if action == "register":
+        case.registered_at = now
+    elif action == "dispatch":
+        case.dispatched_at = now
+        case.department_id = d.department_id
+    elif action == "accept":
+        case.handler_id = actor.user_id
+    elif action == "feedback":
+        case.handled_at = now
+    elif action == "verify_pass":
+        case.verified_at = now
+    elif action == "close":
+        case.closed_at = now
+        case.closed_on_time = case.close_deadline_at is None or now <= case.close_deadline_at
+    elif action in ("decline", "merge"):
+        case.decline_reason = d.reason
+        if action == "merge":
+            case.merged_into_id = int(data["target_case_id"])
+    elif action == "reopen":
+        case.closed_at = None
+        case.closed_on_time = None
+    elif action == "escalate":
+        case.escalation_level = (case.escalation_level or 0) + 1
+    elif action == "add_evidence":
+        case.last_seen_at = now
+    elif action == "grant_extension":
+        _extend(case, cfg, float(data.get("hours") or 0))
+    elif action == "suspend":
+        case.suspended_at = now
+        case.state_before_suspension = d.state_before_suspension
+    elif action == "resume":
+        _resume(case, cfg, now)
+
+    if d.step_finished == "dispatch":
+        case.dispatched_on_time = case.deadline_at is None or now <= case.deadline_at
+    elif d.step_finished == "handle" and action == "feedback":
+        case.handled_on_time = (case.handle_deadline_at is None
+                                or now <= case.handle_deadline_at)
+    if d.step_started:
+        _start_step(case, cfg, d.step_started, now)
+    elif d.step_finished or not is_open(d.to_state) or d.to_state == "verified":
+        case.step = None
+        case.step_started_at = None
+        case.deadline_at = None
+        case.pauses = None
+
+
+def _start_step(case: Case, cfg: CaseConfig, step: str, now: datetime) -> None:
+    category = cfg.category(case.category_kind, case.category_code)
+    limit = cfg.limit(category, case.urgency, step)
+    case.step, case.step_started_at, case.pauses = step, now, None
+    case.deadline_at = deadline(now, limit, cfg.calendar)
+    if step == "dispatch":
+        case.dispatch_deadline_at = case.deadline_at
+        # The whole case is due when dispatch, handling and verification each take their limit
+        # back to back (按期结案 is judged against this).
+        due = case.deadline_at
+        for later in ("handle", "verify"):
+            due = deadline(due, cfg.limit(category, case.urgency, later), cfg.calendar)
+        case.close_deadline_at = due
+    elif step == "handle":
+        case.handle_deadline_at = case.deadline_at
+        if case.close_deadline_at is None or case.close_deadline_at < case.deadline_at:
+            case.close_deadline_at = deadline(case.deadline_at,
+                                              cfg.limit(category, case.urgency, "verify"),
+                                              cfg.calendar)
+
+
+def _shift(case: Case, delta: timedelta) -> None:
+    for column in ("deadline_at", "handle_deadline_at", "close_deadline_at"):
+        value = getattr(case, column)
+        if value is not None and (column != "handle_deadline_at" or case.step == "handle"):
+            setattr(case, column, value + delta)
+
+
+def _extend(case: Case, cfg: CaseConfig, hours: float) -> None:
+    """An extension granted (延期): the current step's deadline, and the case's, move later by
+    ``hours`` working hours."""
+    if case.deadline_at is None or hours <= 0:
+        return
+    later = cfg.calendar.add_working(case.deadline_at, hours * 3600)
+    _shift(case, later - case.deadline_at)
+
+
+def _resume(case: Case, cfg: CaseConfig, now: datetime) -> None:
+    """Suspension (挂账) ended: the paused time does not count, deadlines move later by it."""
+    began = case.suspended_at
+    case.suspended_at = None
+    case.state_before_suspension = None
+    if began is None or case.step is None or case.step_started_at is None:
+        return
+    pauses = [*(case.pauses or []), [began.isoformat(), now.isoformat()]]
+    case.pauses = pauses
+    category = cfg.category(case.category_kind, case.category_code)
+    limit = cfg.limit(category, case.urgency, case.step)
+    spans = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in pauses]
+    moved = deadline(case.step_started_at, limit, cfg.calendar, spans)
+    if moved is not None and case.deadline_at is not None:
+        _shift(case, moved - case.deadline_at)
+
+
+# -- the clock (掐表计时) ------------------------------------------------------------------------
+@dataclass
+class ClockReport:
+    warned: list[int] = field(default_factory=list)
+    overdue: list[int] = field(default_factory=list)
+
+
+def _pauses_of(case: Case, now: datetime) -> list[tuple[datetime, datetime | None]]:
+    spans: list[tuple[datetime, datetime | None]] = [
+        (datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in (case.pauses or [])]
+    if case.suspended_at is not None:
+        spans.append((case.suspended_at, None))
+    return spans
+
+
+def time_used(case: Case, cfg: CaseConfig, now: datetime | None = None) -> float | None:
+    """Fraction of the current step's limit used (None when nothing is on the clock)."""
+    if case.step is None or case.step_started_at is None:
+        return None
+    now = _now(now)
+    category = cfg.category(case.category_kind, case.category_code)
+    return used(case.step_started_at, now, cfg.limit(category, case.urgency, case.step),
+                cfg.calendar, _pauses_of(case, now))
+
+
+def run_clock(session: Session, cfg: CaseConfig, now: datetime | None = None,
+              *, limit: int = 500) -> ClockReport:
+    """One scheduler pass: warn at 80 % of a step's limit, mark overdue (and escalate) past
+    it — each exactly once per deadline. A case is claimed by a conditional UPDATE, so two
+    schedulers (or a restarted one) never record the same warning or mark twice."""
+    now = _now(now)
+    report = ClockReport()
+    open_steps = and_(Case.deadline_at.is_not(None), Case.suspended_at.is_(None),
+                      Case.status != "suspended")
+    overdue_ids = session.scalars(
+        select(Case.id).where(open_steps, Case.deadline_at < now,
+                              or_(Case.overdue_for.is_(None), Case.overdue_for != Case.deadline_at))
+        .order_by(Case.deadline_at).limit(limit)).all()
+    for case_id in overdue_ids:
+        claimed = session.execute(
+            update(Case).where(Case.id == case_id, Case.deadline_at < now,
+                               or_(Case.overdue_for.is_(None),
+                                   Case.overdue_for != Case.deadline_at))
+            .values(overdue_for=Case.deadline_at).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        case = load_case(session, case_id)
+        session.refresh(case)
+        step = case.step
+        transition(session, cfg, case, "mark_overdue", SYSTEM, now=now,
+                   data={"step": step, "deadline": case.deadline_at.isoformat()})
+        transition(session, cfg, case, "escalate", SYSTEM, now=now,
+                   data={"step": step, "level": (case.escalation_level or 0) + 1})
+        report.overdue.append(case_id)
+    candidates = session.scalars(
+        select(Case).where(open_steps, Case.deadline_at >= now,
+                           or_(Case.warned_for.is_(None), Case.warned_for != Case.deadline_at))
+        .order_by(Case.deadline_at).limit(limit * 4)).all()
+    for case in candidates:
+        fraction = time_used(case, cfg, now)
+        if fraction is None or fraction < 0.8:
+            continue
+        claimed = session.execute(
+            update(Case).where(Case.id == case.id,
+                               or_(Case.warned_for.is_(None),
+                                   Case.warned_for != Case.deadline_at))
+            .values(warned_for=Case.deadline_at).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        session.refresh(case)
+        transition(session, cfg, case, "warn", SYSTEM, now=now,
+                   data={"step": case.step, "used": round(fraction, 3),
+                         "deadline": case.deadline_at.isoformat()})
+        report.warned.append(case.id)
+    return report
+
+
+# -- reading cases -----------------------------------------------------------------------------
+def events_of(session: Session, case_id: int) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                .order_by(CaseEvent.seq)))
+
+
+def open_cases_for(session: Session, component_ids: Iterable[int]) -> list[Case]:
+    ids = list(component_ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(Case).where(
+        Case.component_id.in_(ids),
+        Case.status.not_in(("closed", "declined", "void")))))
+
+
+def check_config(cfg: CaseConfig, departments: Iterable[str]) -> None:
+    """Cross-check the routing table's departments against the database's."""
+    known = set(departments)
+    for route in cfg.catalogue.routing.routes:
+        if route.department not in known:
+            raise ConfigError(f"routing.yaml: route {route.category} in {route.area}: "
+                              f"department {route.department} is not in the departments table")
