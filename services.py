@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +31,9 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     catalogue: Catalogue
+    #: The case engine's validated configuration (calendar, limits, categories, routing,
+    #: rules): ``data.cases.CaseConfig``.
+    cases: Any = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -46,8 +50,11 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Engine, session factory and validated configuration — nothing migrated yet."""
+    from data.cases import load_case_config
+
     engine = make_engine(settings.db_url)
-    return Services(settings, engine, make_session_factory(engine), load_catalogue())
+    return Services(settings, engine, make_session_factory(engine), load_catalogue(),
+                    load_case_config())
 
 
 def prepare_database(services: Services, *, seed: bool | None = None) -> SeedReport | None:

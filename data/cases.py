@@ -479,3 +479,148 @@ def check_config(cfg: CaseConfig, departments: Iterable[str]) -> None:
         if route.department not in known:
             raise ConfigError(f"routing.yaml: route {route.category} in {route.area}: "
                               f"department {route.department} is not in the departments table")
+
+
+# -- rule outcomes from the ingest (sensor and camera cases) ----------------------------------
+@dataclass(frozen=True)
+class Evidence:
+    """Where a rule outcome came from: the message (device + msg_id) and its snapshot."""
+
+    device_id: int | None = None
+    msg_id: str | None = None
+    snapshot_sha256: str | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class IntakeReport:
+    opened: list[int] = field(default_factory=list)
+    evidence: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)
+    normal: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.opened) + len(self.evidence) + len(self.reopened) + len(self.normal)
+
+
+def _case_point(case: Case) -> tuple[float | None, float | None]:
+    return (case.geom.x, case.geom.y) if case.geom is not None else (None, None)
+
+
+def _open_like(session: Session, trigger: Any, hours: float) -> list[Any]:
+    from cases.dedup import OpenCase
+
+    if trigger.component_id is not None:
+        where = and_(Case.component_id == trigger.component_id,
+                     Case.rule_key == trigger.rule_key)
+    else:
+        where = and_(Case.category_kind == trigger.category_kind,
+                     Case.category_code == trigger.category_code,
+                     Case.component_id.is_(None),
+                     Case.reported_at >= trigger.ts - timedelta(hours=hours))
+    rows = session.scalars(select(Case).where(
+        where, Case.status.not_in(("closed", "declined", "void")))).all()
+    return [OpenCase(c.id, c.category_kind, c.category_code, c.component_id, c.rule_key,
+                     *_case_point(c), c.reported_at) for c in rows]
+
+
+def _closed_like(session: Session, trigger: Any, days: float) -> list[Any]:
+    from cases.dedup import ClosedCase
+
+    if trigger.component_id is None:
+        return []
+    rows = session.scalars(select(Case).where(
+        Case.component_id == trigger.component_id, Case.rule_key == trigger.rule_key,
+        Case.status == "closed",
+        Case.closed_at >= trigger.ts - timedelta(days=days))).all()
+    return [ClosedCase(c.id, c.category_kind, c.category_code, c.component_id, c.rule_key,
+                       *_case_point(c), c.reported_at, c.closed_at) for c in rows]
+
+
+def _link_detection(session: Session, case_id: int, evidence: Evidence) -> None:
+    from data.models import Detection
+
+    if evidence.device_id is not None and evidence.msg_id is not None:
+        session.execute(update(Detection).where(Detection.device_id == evidence.device_id,
+                                                Detection.msg_id == evidence.msg_id)
+                        .values(case_id=case_id))
+
+
+def apply_rule_outcomes(session: Session, cfg: CaseConfig,
+                        outcomes: Sequence[tuple[Any, Evidence]],
+                        now: datetime | None = None) -> IntakeReport:
+    """Turn the rule engine's Triggers and Normals into cases, in the caller's transaction.
+
+    A trigger opens a case (sensor cases, and camera cases at or above the event's
+    auto-register confidence, register and dispatch themselves; the rest wait in the
+    registration queue), or — as dedup decides — adds evidence to the open case for the same
+    component and rule or the same event nearby, or reopens a recently closed case as rework.
+    A Normal (the reading is back to normal) is recorded as evidence on the open case.
+    """
+    from cases.dedup import AddEvidence, Reopen, decide_dedup
+    from cases.rules import Normal
+
+    now = _now(now)
+    report = IntakeReport()
+    dedup = cfg.rules.dedup if cfg.rules is not None else None
+    for outcome, evidence in outcomes:
+        if isinstance(outcome, Normal):
+            if outcome.component_id is None:
+                continue
+            case = session.scalar(select(Case).where(
+                Case.component_id == outcome.component_id, Case.rule_key == outcome.rule_key,
+                Case.status.not_in(("closed", "declined", "void")))
+                .order_by(Case.id.desc()).limit(1))
+            if case is not None:
+                transition(session, cfg, case, "back_to_normal", SYSTEM, now=now,
+                           data={"rule": outcome.rule_key, "ts": outcome.ts.isoformat(),
+                                 "values": dict(outcome.values)})
+                report.normal.append(case.id)
+            continue
+        trigger = outcome
+        policy = dedup.for_category(trigger.category_kind, trigger.category_code) \
+            if dedup is not None else None
+        hours = policy.hours if policy is not None else 24.0
+        days = policy.reopen_days if policy is not None else 7.0
+        decision = decide_dedup(trigger, _open_like(session, trigger, hours),
+                                _closed_like(session, trigger, days),
+                                policy if policy is not None else _default_policy())
+        data = {"rule": trigger.rule_key, "ts": trigger.ts.isoformat(),
+                "values": dict(trigger.values), "reason": trigger.reason_zh,
+                "reason_en": trigger.reason_en}
+        if evidence.snapshot_sha256:
+            data["snapshot"] = evidence.snapshot_sha256
+        if evidence.confidence is not None:
+            data["confidence"] = evidence.confidence
+        files = ([{"sha256": evidence.snapshot_sha256, "mime": "image/jpeg"}]
+                 if evidence.snapshot_sha256 else [])
+        if isinstance(decision, AddEvidence):
+            case = load_case(session, decision.case_id)
+            transition(session, cfg, case, "add_evidence", SYSTEM, now=now,
+                       data={**data, "matched_by": decision.matched_by,
+                             "distance_m": decision.distance_m}, attachments=files)
+            report.evidence.append(case.id)
+        elif isinstance(decision, Reopen):
+            case = load_case(session, decision.case_id)
+            transition(session, cfg, case, "reopen", SYSTEM, now=now, data=data,
+                       note=trigger.reason_zh, attachments=files)
+            report.reopened.append(case.id)
+        else:
+            sensor = trigger.component_id is not None
+            case = report_case(
+                session, cfg, kind=trigger.category_kind, code=trigger.category_code,
+                actor=SYSTEM, source="sensor" if sensor else "camera",
+                lon=trigger.lon, lat=trigger.lat, component_id=trigger.component_id,
+                urgency=trigger.urgency, rule_key=trigger.rule_key,
+                description=f"{trigger.reason_zh} / {trigger.reason_en}", attachments=files,
+                data=data, now=now, auto=sensor or bool(trigger.auto_register))
+            report.opened.append(case.id)
+        _link_detection(session, case.id, evidence)
+    return report
+
+
+def _default_policy() -> Any:
+    from cases.dedup import DedupPolicy
+
+    return DedupPolicy()

@@ -12,6 +12,11 @@ Failure handling, so that nothing is lost and nothing a device sends stops the s
   still fails is dead-lettered with the error (a poison message cannot block the others);
 * if the database itself is unreachable, the batch is retried with backoff and nothing is
   acknowledged meanwhile — the broker keeps every unacknowledged message.
+
+Rules (``cases.rules``) run on every reading and detection in memory; what they fire (a
+trigger, or a reading back to normal) becomes a case or evidence in the same transaction as
+the batch (``data.cases.apply_rule_outcomes``), under a savepoint: a fault in the case logic
+is logged and counted, and never costs the readings themselves.
 """
 
 from __future__ import annotations
@@ -27,9 +32,19 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from data.cases import Evidence, apply_rule_outcomes
 from data.ingest import Batch, WriteResult, dead_letter, load_registry, write_batch
 from data.spatial import GridLocator
-from sensors.schemas import Detection, Position, Registry, Rejected, Resolved, decode, now_utc
+from sensors.schemas import (
+    Detection,
+    Position,
+    Reading,
+    Registry,
+    Rejected,
+    Resolved,
+    decode,
+    now_utc,
+)
 from sensors.schemas import resolve as resolve_message
 from services import Services
 
@@ -59,12 +74,21 @@ class PipelineStats:
     batches: int = 0
     retries: int = 0
     dead_by_reason: dict[str, int] = field(default_factory=dict)
+    cases_opened: int = 0
+    case_evidence: int = 0
+    rule_errors: int = 0
 
 
 class Pipeline:
     def __init__(self, services: Services, *, batch_size: int = 1000, batch_ms: float = 50.0,
-                 queue_size: int = 20000, clock: Callable[[], datetime] = now_utc) -> None:
+                 queue_size: int = 20000, clock: Callable[[], datetime] = now_utc,
+                 rules: bool = True) -> None:
         self.services = services
+        config = getattr(services, "cases", None)
+        #: The rule engine (None: rules off); its state lives in this process's memory.
+        self.rules = (config.rules.engine() if rules and config is not None
+                      and config.rules is not None else None)
+        self._outcomes: tuple[list[Inbound], list[tuple[Any, Evidence]]] | None = None
         self.batch_size = batch_size
         self.batch_s = batch_ms / 1000.0
         self.clock = clock
@@ -197,10 +221,59 @@ class Pipeline:
 
     def _write(self, items: list[Inbound]) -> WriteResult:
         batch = self.prepare(items)
+        outcomes = self._evaluate(items, batch)
+        opened = evidence = errors = 0
         with self.services.transaction() as session:
             result = write_batch(session, batch, self.services.settings.media_dir)
+            if outcomes:
+                try:
+                    with session.begin_nested():
+                        report = apply_rule_outcomes(session, self.services.cases, outcomes)
+                    opened, evidence = len(report.opened), report.total - len(report.opened)
+                except OperationalError:
+                    raise
+                except Exception:
+                    errors = len(outcomes)
+                    log.exception("rules: %d outcome(s) could not become cases; the messages "
+                                  "are stored", len(outcomes))
+        self._outcomes = None
         self._count_reasons(batch.dead)
+        with self._lock:
+            self.stats.cases_opened += opened
+            self.stats.case_evidence += evidence
+            self.stats.rule_errors += errors
         return result
+
+    def _evaluate(self, items: list[Inbound], batch: Batch) -> list[tuple[Any, Evidence]]:
+        """Run the rules over a batch once: a retried batch reuses what they fired (their
+        state has moved on), so a database hiccup cannot swallow a trigger."""
+        if self.rules is None:
+            return []
+        if self._outcomes is not None and self._outcomes[0] is items:
+            return self._outcomes[1]
+        engine = self.rules
+        out: list[tuple[Any, Evidence]] = []
+        for resolved, _grid in batch.resolved:
+            msg, device = resolved.message, resolved.device
+            if device is None:
+                continue
+            if isinstance(msg, Reading):
+                if device.component_id is None:
+                    continue
+                fired = engine.on_reading(device.component_id, device.type_code, msg.ts,
+                                          msg.metrics, device.lon, device.lat)
+                if fired:
+                    ev = Evidence(device.device_id, msg.msg_id)
+                    out.extend((f, ev) for f in fired)
+            elif isinstance(msg, Detection):
+                trigger = engine.on_detection(msg.event, msg.confidence, msg.ts,
+                                              device_id=device.device_id, component_id=None,
+                                              lon=resolved.lon, lat=resolved.lat)
+                if trigger is not None:
+                    out.append((trigger, Evidence(device.device_id, msg.msg_id,
+                                                  msg.snapshot_sha256, msg.confidence)))
+        self._outcomes = (items, out)
+        return out
 
     def _dead_letter_poison(self, item: Inbound) -> WriteResult:
         log.exception("message on %s could not be stored; dead-lettered", item.topic[:120])
