@@ -91,10 +91,13 @@ class Background:
     def start(self, services: Services, *, ingest: bool) -> None:
         import threading
 
+        from data.scheduler import Scheduler
         from sensors.broker import EmbeddedBroker, parse_mqtt_url
         from sensors.worker import IngestWorker, default_name
 
         settings = services.settings
+        scheduler = Scheduler(services).start()
+        self.stops.append(scheduler.stop)
         url = settings.mqtt_url
         if url is None:
             broker = EmbeddedBroker().start()
@@ -191,6 +194,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                           seed=args.seed, duration_s=args.duration, speedup=args.speedup,
                           client_id=args.client_id)
     print(stats)
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    settings = _settings()
+    services = _services(settings)
+    import signal
+
+    from data.scheduler import Scheduler
+    from services import prepare_database
+
+    prepare_database(services, seed=False)
+    scheduler = Scheduler(services)
+    if args.once:
+        warned, overdue = scheduler.clock_pass()
+        silent = scheduler.silence_pass()
+        print(f"clock: {warned} warned, {overdue} overdue; {silent} device outcome(s)")
+        return 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: scheduler.stop_event.set())
+    print("case scheduler running (clock every 15 s, silent devices every 60 s)", flush=True)
+    scheduler.run()
     return 0
 
 
@@ -299,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="messages per transaction at most (keep it below the broker's "
                           "in-flight window: Mosquitto 1000 as shipped, embedded 100)")
     ing.set_defaults(func=cmd_ingest)
+
+    sch = sub.add_parser("scheduler", help="run the case clock (warnings, overdue marks, "
+                                           "escalation) and the silent-device check; the web "
+                                           "process runs one too, and any number may run")
+    sch.add_argument("--once", action="store_true", help="one pass, then exit")
+    sch.set_defaults(func=cmd_scheduler)
 
     sim = sub.add_parser("simulate", help="publish the demo city's device traffic")
     sim.add_argument("--url", help="broker URL (default ONEGRID_MQTT_URL)")

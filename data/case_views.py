@@ -202,6 +202,12 @@ def registration_queue(session: Session, cfg: CaseConfig, *, page: int = 1, per_
                       oldest_first=True, now=now)
 
 
+def is_visible(session: Session, case_id: int, visibility: Visibility) -> bool:
+    """Whether the case exists and ``visibility`` allows it."""
+    return session.scalar(select(Case.id).where(Case.id == case_id,
+                                                visibility.clause())) is not None
+
+
 def _facts(case: Case) -> CaseFacts:
     return CaseFacts(case.status, case.department_id, case.grid_code,
                      case.state_before_suspension, bool(case.supervised), case.shop_id)
@@ -256,10 +262,10 @@ def case_detail(session: Session, cfg: CaseConfig, case_id: int, visibility: Vis
     return out
 
 
-# -- Open311 (市民上报查询) -------------------------------------------------------------------------
-#: Events whose note a citizen may read as the request's status notes: the ones that moved the
-#: case, except the report itself (its note is the description).
+# -- Open311 (市民上报查询) ----------------------------------------------------------------------
 def _public_note(event: CaseEvent) -> str | None:
+    """The note a citizen may read as the request's status notes: from an event that moved the
+    case, except the report itself (its note is the description)."""
     if event.action == "report" or event.from_state == event.to_state:
         return None
     return (event.note or "").strip() or None
