@@ -46,6 +46,9 @@ def create_app(services: Services) -> dash.Dash:
     server.extensions[EXTENSION_KEY] = services
     auth.install(server)
     server.register_blueprint(health.bp)
+    from api import open311, v1
+    server.register_blueprint(v1.bp)
+    server.register_blueprint(open311.bp)
 
     app = dash.Dash(
         __name__,
@@ -179,7 +182,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                  "message)")
     prepare_database(services, seed=False)
     name = args.name or settings.ingest_name or default_name()
-    return run_workers(services, target, name, args.workers, batch_size=args.batch_size)
+    return run_workers(services, target, name, args.workers, batch_size=args.batch_size,
+                       rules=not args.no_rules)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -323,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--batch-size", type=int, default=500,
                      help="messages per transaction at most (keep it below the broker's "
                           "in-flight window: Mosquitto 1000 as shipped, embedded 100)")
+    ing.add_argument("--no-rules", action="store_true",
+                     help="store messages without running the case rules (benchmarks)")
     ing.set_defaults(func=cmd_ingest)
 
     sch = sub.add_parser("scheduler", help="run the case clock (warnings, overdue marks, "

@@ -32,7 +32,7 @@ bp = flask.Blueprint("auth", __name__)
 
 PUBLIC_PREFIXES = (
     "/login", "/logout", "/lang/", "/healthz", "/assets/", "/_dash-component-suites/",
-    "/_favicon.ico", "/favicon.ico",
+    "/_favicon.ico", "/favicon.ico", "/open311/",
 )
 STAFF_ROLES = ("command", "inspector", "handler", "leader", "admin")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,7 +108,9 @@ def guard() -> flask.Response | None:
             "Accept", "")
         if wants_html and not path.startswith(("/api/", "/_dash")):
             return flask.redirect(flask.url_for("auth.login", next=path))
-        return flask.Response('{"error": "sign in first"}', 401,
+        return flask.Response('{"error": {"code": "unauthenticated", "message": "sign in first '
+                              '(session) or send Authorization: Bearer <API token>", '
+                              '"message_zh": "\\u8bf7\\u5148\\u767b\\u5f55"}}', 401,
                               mimetype="application/json")
     if flask.request.method == "POST" and path.startswith("/_dash") and not _same_origin():
         return flask.Response('{"error": "cross-origin request refused"}', 403,

@@ -47,7 +47,7 @@ PREFIX = "/api/v1"
 
 READ_ROLES = ("command", "leader", "admin", "handler", "inspector")
 ACT_ROLES = READ_ROLES
-REPORT_ROLES = ("inspector", "command", "admin")
+REPORT_ROLES = ("inspector", "command")
 QUEUE_ROLES = ("command", "admin")
 METRICS_ROLES = ("leader", "command", "admin")
 METRIC_GROUPS = ("district", "street", "community", "grid", "department", "inspector", "city")
@@ -444,11 +444,19 @@ def queue() -> Any:
     return flask.jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
 
 
+@bp.get("/<path:rest>")
+def unknown(rest: str) -> Any:
+    """Any other GET under /api/v1 (the pages' catch-all route would answer it in HTML)."""
+    raise ApiError(404, "not_found", f"there is no {PREFIX}/{rest}: the API has /cases, "
+                   "/queue and /metrics", f"接口 {PREFIX}/{rest} 不存在")
+
+
 @bp.get("/metrics")
 @roles(*METRICS_ROLES)
 def metrics() -> Any:
-    """Evaluation indicators (评价考核) for ``from``..``to`` (whole days, city time), grouped
-    ``by`` area, department, inspector or the whole city."""
+    """Evaluation indicators (评价考核) for ``from``..``to`` (whole days in city time, both
+    included; default this month), grouped ``by`` area, department, inspector or the city.
+    The answer's ``start``/``end`` are the half-open ``[start, end)`` the indicators cover."""
     services = get_services()
     args = flask.request.args
     tz = services.cases.calendar.tz
@@ -468,5 +476,5 @@ def metrics() -> Any:
                        "installation yet (data.metrics is missing)", "考核指标模块尚未安装")
     with services.session() as session:
         groups = indicators(session, services.cases, start=start, end=end, by=by)
-    return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "by": by,
+    return flask.jsonify({"start": start.isoformat(), "end": end.isoformat(), "by": by,
                           "groups": _jsonable(list(groups))})

@@ -153,13 +153,14 @@ def _children(pid: int) -> list[int]:
 
 
 def end_to_end(port: int, db_url: str, tmp: Path, messages: list[tuple[str, bytes]],
-               cpu: int | None, name: str, workers: int = 1) -> tuple[float, int, float]:
+               cpu: int | None, name: str, workers: int = 1,
+               extra: list[str] | tuple[str, ...] = ()) -> tuple[float, int, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEGRID_")}
     env.update(ONEGRID_DB_URL=db_url, ONEGRID_VAR_DIR=str(tmp / "var"),
                ONEGRID_SEED_DEMO="never", ONEGRID_LOG_LEVEL="WARNING")
     proc = subprocess.Popen([*_affinity(cpu), sys.executable, str(ROOT / "app.py"), "ingest",
                              "--url", f"mqtt://127.0.0.1:{port}", "--name", name,
-                             "--workers", str(workers)], env=env)
+                             "--workers", str(workers), *extra], env=env)
     engine = create_engine(db_url)
     deadline = time.time() + 60
     while time.time() < deadline:

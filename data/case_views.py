@@ -265,8 +265,10 @@ def case_detail(session: Session, cfg: CaseConfig, case_id: int, visibility: Vis
 # -- Open311 (市民上报查询) ----------------------------------------------------------------------
 def _public_note(event: CaseEvent) -> str | None:
     """The note a citizen may read as the request's status notes: from an event that moved the
-    case, except the report itself (its note is the description)."""
-    if event.action == "report" or event.from_state == event.to_state:
+    case, except the report itself (its note is the description) and the system's own
+    bookkeeping notes (automatic registration and dispatch)."""
+    if (event.action == "report" or event.from_state == event.to_state
+            or event.actor_role == "system"):
         return None
     return (event.note or "").strip() or None
 
@@ -335,7 +337,8 @@ def public_requests(session: Session, cfg: CaseConfig, *, codes: Iterable[str] =
             "category_kind": case.category_kind, "category_code": case.category_code,
             "service_name": (category.name_en if en else category.name) if category
             else case.title,
-            "description": case.description, "address": case.address, "lon": lon, "lat": lat,
+            "description": (case.description or "")[:4000] or None, "address": case.address,
+            "lon": lon, "lat": lat,
             "reported_at": case.reported_at, "updated_at": case.updated_at,
             "expected_at": case.close_deadline_at if case.status in OPEN else None,
             "department_name": (dept_name_en or dept_name) if en else dept_name,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shapely.geometry import Point
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cases.catalogue import CaseCatalogue, Category
@@ -31,7 +31,7 @@ from cases.workflow import (
     is_open,
 )
 from data.config import CONFIG_DIR, ConfigError
-from data.models import Case, CaseEvent, Department, UnitGrid, User
+from data.models import Case, CaseEvent, Component, Department, UnitGrid, User
 from data.spatial import GridLocator
 from data.types import utcnow
 
@@ -40,6 +40,8 @@ SYSTEM = Actor("system")
 COUNTER_COLUMNS = {"rework": "rework_count", "extension": "extension_count",
                    "seen": "seen_count", "overdue": "overdue_count"}
 _LOCATOR = GridLocator()
+#: Department code → id per database (ids never change; departments are not deleted).
+_DEPARTMENT_IDS: dict[tuple[str, str], int] = {}
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -116,7 +118,13 @@ def actor_for(session: Session, user: User) -> Actor:
 def department_id(session: Session, code: str | None) -> int | None:
     if code is None:
         return None
-    return session.scalar(select(Department.id).where(Department.code == code))
+    key = (str(session.get_bind().url), code)
+    if key not in _DEPARTMENT_IDS:
+        found = session.scalar(select(Department.id).where(Department.code == code))
+        if found is None:
+            return None  # not cached: a department created later is found then
+        _DEPARTMENT_IDS[key] = found
+    return _DEPARTMENT_IDS[key]
 
 
 # -- opening and moving cases ------------------------------------------------------------------
@@ -130,8 +138,15 @@ def _facts(case: Case) -> CaseFacts:
 
 
 def _next_seq(session: Session, case_id: int) -> int:
-    return (session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case_id))
-            or 0) + 1
+    """The next event number of a case; remembered for the rest of the transaction (the case
+    row is locked or freshly made by it), so a burst of events costs one query per case."""
+    seqs: dict[int, int] = session.info.setdefault("onegrid_case_seq", {})
+    last = seqs.get(case_id)
+    if last is None:
+        last = session.scalar(select(func.max(CaseEvent.seq))
+                              .where(CaseEvent.case_id == case_id)) or 0
+    seqs[case_id] = last + 1
+    return last + 1
 
 
 def _append(session: Session, case: Case, decision: Transition, actor: Actor, now: datetime, *,
@@ -178,6 +193,9 @@ def report_case(session: Session, cfg: CaseConfig, *, kind: str, code: str, acto
     if isinstance(decision, Refusal):
         raise CaseError.from_refusal(decision)
     geom = Point(lon, lat) if lon is not None and lat is not None else None
+    if grid_code is None and component_id is not None:
+        grid_code = session.scalar(select(Component.grid_code)
+                                   .where(Component.id == component_id))
     if grid_code is None and geom is not None:
         grid_code = _LOCATOR.locate(session, lon, lat)  # type: ignore[arg-type]
     inspector_id = None
@@ -195,6 +213,7 @@ def report_case(session: Session, cfg: CaseConfig, *, kind: str, code: str, acto
                 last_seen_at=now, updated_at=now)
     session.add(case)
     session.flush()
+    session.info.setdefault("onegrid_case_seq", {})[case.id] = 0
     case.code = f"{now.astimezone(cfg.calendar.tz):%Y%m%d}{case.id:06d}"
     _start_step(case, cfg, decision.step_started or "register", now)
     _append(session, case, decision, actor, now, note=description, attachments=attachments,
@@ -482,14 +501,22 @@ def check_config(cfg: CaseConfig, departments: Iterable[str]) -> None:
 
 
 # -- rule outcomes from the ingest (sensor and camera cases) ----------------------------------
+#: A repeat sighting always counts (seen_count, the detection linked to the case); it is also
+#: written to the case's timeline when the case was last seen longer ago than this.
+EVIDENCE_EVENT_GAP = timedelta(minutes=15)
+_CLOSED_FOR_GOOD = ("closed", "declined", "void")
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """Where a rule outcome came from: the message (device + msg_id) and its snapshot."""
+    """Where a rule outcome came from: the message (device + msg_id), its snapshot and the
+    unit grid it was located to."""
 
     device_id: int | None = None
     msg_id: str | None = None
     snapshot_sha256: str | None = None
     confidence: float | None = None
+    grid_code: str | None = None
 
 
 @dataclass
@@ -508,43 +535,131 @@ def _case_point(case: Case) -> tuple[float | None, float | None]:
     return (case.geom.x, case.geom.y) if case.geom is not None else (None, None)
 
 
-def _open_like(session: Session, trigger: Any, hours: float) -> list[Any]:
-    from cases.dedup import OpenCase
+@dataclass
+class _Known:
+    """What dedup needs of a case, read with Core (no ORM object per candidate)."""
 
-    if trigger.component_id is not None:
-        where = and_(Case.component_id == trigger.component_id,
-                     Case.rule_key == trigger.rule_key)
-    else:
-        where = and_(Case.category_kind == trigger.category_kind,
-                     Case.category_code == trigger.category_code,
-                     Case.component_id.is_(None),
-                     Case.reported_at >= trigger.ts - timedelta(hours=hours))
-    rows = session.scalars(select(Case).where(
-        where, Case.status.not_in(("closed", "declined", "void")))).all()
-    return [OpenCase(c.id, c.category_kind, c.category_code, c.component_id, c.rule_key,
-                     *_case_point(c), c.reported_at) for c in rows]
+    id: int
+    kind: str
+    code: str
+    component_id: int | None
+    rule_key: str | None
+    lon: float | None
+    lat: float | None
+    reported_at: datetime
+    status: str
+    closed_at: datetime | None
+    last_seen_at: datetime | None
+
+    def as_open(self) -> Any:
+        from cases.dedup import OpenCase
+
+        return OpenCase(self.id, self.kind, self.code, self.component_id, self.rule_key,
+                        self.lon, self.lat, self.reported_at)
+
+    def as_closed(self) -> Any:
+        from cases.dedup import ClosedCase
+
+        return ClosedCase(self.id, self.kind, self.code, self.component_id, self.rule_key,
+                          self.lon, self.lat, self.reported_at, self.closed_at)
+
+    @classmethod
+    def of(cls, case: Case) -> _Known:
+        return cls(case.id, case.category_kind, case.category_code, case.component_id,
+                   case.rule_key, *_case_point(case), case.reported_at, case.status,
+                   case.closed_at, case.last_seen_at)
 
 
-def _closed_like(session: Session, trigger: Any, days: float) -> list[Any]:
-    from cases.dedup import ClosedCase
-
-    if trigger.component_id is None:
-        return []
-    rows = session.scalars(select(Case).where(
-        Case.component_id == trigger.component_id, Case.rule_key == trigger.rule_key,
-        Case.status == "closed",
-        Case.closed_at >= trigger.ts - timedelta(days=days))).all()
-    return [ClosedCase(c.id, c.category_kind, c.category_code, c.component_id, c.rule_key,
-                       *_case_point(c), c.reported_at, c.closed_at) for c in rows]
+_KNOWN_COLUMNS = (Case.id, Case.category_kind, Case.category_code, Case.component_id,
+                  Case.rule_key, Case.geom, Case.reported_at, Case.status, Case.closed_at,
+                  Case.last_seen_at)
 
 
-def _link_detection(session: Session, case_id: int, evidence: Evidence) -> None:
-    from data.models import Detection
+class _Candidates:
+    """The open and recently closed cases a batch's outcomes may match, read in at most two
+    queries for the whole batch and kept current as the batch opens and reopens cases."""
 
-    if evidence.device_id is not None and evidence.msg_id is not None:
-        session.execute(update(Detection).where(Detection.device_id == evidence.device_id,
-                                                Detection.msg_id == evidence.msg_id)
-                        .values(case_id=case_id))
+    def __init__(self, session: Session, cfg: CaseConfig, outcomes: Sequence[Any]) -> None:
+        from cases.dedup import DedupPolicy
+
+        self.dedup = cfg.rules.dedup if cfg.rules is not None else None
+        self.default = DedupPolicy()
+        components = {o.component_id for o, _ in outcomes if o.component_id is not None}
+        camera = [o for o, _ in outcomes
+                  if o.component_id is None and hasattr(o, "category_code")]
+        self.by_id: dict[int, _Known] = {}
+        self.open_component: dict[tuple[Any, str | None], _Known] = {}
+        self.closed_component: dict[tuple[Any, str | None], list[_Known]] = {}
+        self.open_camera: dict[tuple[str, str], list[tuple[_Known, Any]]] = {}
+        rows: list[Any] = []
+        if components:
+            reopen = max((self.policy(o).reopen_days for o, _ in outcomes
+                          if hasattr(o, "category_code")), default=self.default.reopen_days)
+            oldest = min(o.ts for o, _ in outcomes) - timedelta(days=reopen)
+            rows += session.execute(select(*_KNOWN_COLUMNS).where(
+                Case.component_id.in_(components),
+                or_(Case.status.not_in(_CLOSED_FOR_GOOD),
+                    and_(Case.status == "closed", Case.closed_at >= oldest)))).all()
+        if camera:
+            kinds = {(o.category_kind, o.category_code) for o in camera}
+            hours = max(self.policy(o).hours for o in camera)
+            oldest = min(o.ts for o in camera) - timedelta(hours=hours)
+            rows += [r for r in session.execute(select(*_KNOWN_COLUMNS).where(
+                Case.component_id.is_(None), Case.status.not_in(_CLOSED_FOR_GOOD),
+                Case.category_code.in_({c for _, c in kinds}),
+                Case.reported_at >= oldest)).all() if (r[1], r[2]) in kinds]
+        for r in rows:
+            geom = r[5]
+            self.add(_Known(r[0], r[1], r[2], r[3], r[4],
+                            geom.x if geom is not None else None,
+                            geom.y if geom is not None else None, r[6], r[7], r[8], r[9]))
+
+    def policy(self, trigger: Any) -> Any:
+        if self.dedup is None:
+            return self.default
+        return self.dedup.for_category(trigger.category_kind, trigger.category_code)
+
+    def add(self, known: _Known) -> None:
+        self.by_id[known.id] = known
+        if known.component_id is not None:
+            key = (known.component_id, known.rule_key)
+            if known.status == "closed":
+                self.closed_component.setdefault(key, []).append(known)
+            elif key not in self.open_component or known.id < self.open_component[key].id:
+                self.open_component[key] = known
+        else:
+            self.open_camera.setdefault((known.kind, known.code), []).append(
+                (known, known.as_open()))
+
+    def reopened(self, known: _Known) -> None:
+        key = (known.component_id, known.rule_key)
+        self.closed_component[key] = [c for c in self.closed_component.get(key, [])
+                                      if c.id != known.id]
+        known.status, known.closed_at = "accepted", None
+        self.open_component[key] = known
+
+    def decide(self, trigger: Any) -> Any:
+        from cases.dedup import decide_dedup
+
+        if trigger.component_id is not None:
+            key = (trigger.component_id, trigger.rule_key)
+            found = self.open_component.get(key)
+            opened = [found.as_open()] if found is not None else []
+            closed = [c.as_closed() for c in self.closed_component.get(key, [])
+                      if c.closed_at is not None]
+        else:
+            opened = [o for _, o in self.open_camera.get((trigger.category_kind,
+                                                          trigger.category_code), [])]
+            closed = []
+        return decide_dedup(trigger, opened, closed, self.policy(trigger))
+
+
+@dataclass
+class _Sightings:
+    count: int = 0
+    last_ts: datetime | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def apply_rule_outcomes(session: Session, cfg: CaseConfig,
@@ -557,35 +672,32 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
     registration queue), or — as dedup decides — adds evidence to the open case for the same
     component and rule or the same event nearby, or reopens a recently closed case as rework.
     A Normal (the reading is back to normal) is recorded as evidence on the open case.
+
+    Built for the ingest's batches: candidates are loaded once per batch; repeat sightings of
+    one case are summed into its ``seen_count`` with one timeline event per
+    :data:`EVIDENCE_EVENT_GAP`, and detections are linked to their case in one statement.
     """
-    from cases.dedup import AddEvidence, Reopen, decide_dedup
+    from cases.dedup import AddEvidence, Reopen
     from cases.rules import Normal
 
     now = _now(now)
     report = IntakeReport()
-    dedup = cfg.rules.dedup if cfg.rules is not None else None
+    if not outcomes:
+        return report
+    candidates = _Candidates(session, cfg, outcomes)
+    sightings: dict[int, _Sightings] = {}
+    links: list[dict[str, Any]] = []
     for outcome, evidence in outcomes:
         if isinstance(outcome, Normal):
-            if outcome.component_id is None:
-                continue
-            case = session.scalar(select(Case).where(
-                Case.component_id == outcome.component_id, Case.rule_key == outcome.rule_key,
-                Case.status.not_in(("closed", "declined", "void")))
-                .order_by(Case.id.desc()).limit(1))
-            if case is not None:
+            known = candidates.open_component.get((outcome.component_id, outcome.rule_key))
+            if known is not None and outcome.component_id is not None:
+                case = load_case(session, known.id, lock=True)
                 transition(session, cfg, case, "back_to_normal", SYSTEM, now=now,
                            data={"rule": outcome.rule_key, "ts": outcome.ts.isoformat(),
                                  "values": dict(outcome.values)})
                 report.normal.append(case.id)
             continue
         trigger = outcome
-        policy = dedup.for_category(trigger.category_kind, trigger.category_code) \
-            if dedup is not None else None
-        hours = policy.hours if policy is not None else 24.0
-        days = policy.reopen_days if policy is not None else 7.0
-        decision = decide_dedup(trigger, _open_like(session, trigger, hours),
-                                _closed_like(session, trigger, days),
-                                policy if policy is not None else _default_policy())
         data = {"rule": trigger.rule_key, "ts": trigger.ts.isoformat(),
                 "values": dict(trigger.values), "reason": trigger.reason_zh,
                 "reason_en": trigger.reason_en}
@@ -595,32 +707,63 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
             data["confidence"] = evidence.confidence
         files = ([{"sha256": evidence.snapshot_sha256, "mime": "image/jpeg"}]
                  if evidence.snapshot_sha256 else [])
+        decision = candidates.decide(trigger)
         if isinstance(decision, AddEvidence):
-            case = load_case(session, decision.case_id)
-            transition(session, cfg, case, "add_evidence", SYSTEM, now=now,
-                       data={**data, "matched_by": decision.matched_by,
-                             "distance_m": decision.distance_m}, attachments=files)
-            report.evidence.append(case.id)
+            case_id = decision.case_id
+            seen = sightings.setdefault(case_id, _Sightings())
+            seen.count += 1
+            seen.last_ts = max(seen.last_ts or trigger.ts, trigger.ts)
+            seen.files = (seen.files + files)[-3:]
+            seen.data = {**data, "matched_by": decision.matched_by,
+                         "distance_m": decision.distance_m}
+            report.evidence.append(case_id)
         elif isinstance(decision, Reopen):
-            case = load_case(session, decision.case_id)
+            case = load_case(session, decision.case_id, lock=True)
             transition(session, cfg, case, "reopen", SYSTEM, now=now, data=data,
                        note=trigger.reason_zh, attachments=files)
-            report.reopened.append(case.id)
+            known = candidates.by_id.get(case.id) or _Known.of(case)
+            candidates.reopened(known)
+            case_id = case.id
+            report.reopened.append(case_id)
         else:
             sensor = trigger.component_id is not None
             case = report_case(
                 session, cfg, kind=trigger.category_kind, code=trigger.category_code,
                 actor=SYSTEM, source="sensor" if sensor else "camera",
-                lon=trigger.lon, lat=trigger.lat, component_id=trigger.component_id,
-                urgency=trigger.urgency, rule_key=trigger.rule_key,
+                lon=trigger.lon, lat=trigger.lat, grid_code=evidence.grid_code,
+                component_id=trigger.component_id, urgency=trigger.urgency,
+                rule_key=trigger.rule_key,
                 description=f"{trigger.reason_zh} / {trigger.reason_en}", attachments=files,
                 data=data, now=now, auto=sensor or bool(trigger.auto_register))
-            report.opened.append(case.id)
-        _link_detection(session, case.id, evidence)
+            candidates.add(_Known.of(case))
+            case_id = case.id
+            report.opened.append(case_id)
+        if evidence.device_id is not None and evidence.msg_id is not None:
+            links.append({"c": case_id, "d": evidence.device_id, "m": evidence.msg_id})
+    counted: list[dict[str, Any]] = []
+    for case_id, seen in sightings.items():
+        known = candidates.by_id.get(case_id)
+        quiet = (known is None or known.last_seen_at is None
+                 or now - known.last_seen_at >= EVIDENCE_EVENT_GAP)
+        if quiet and (known is None or is_open(known.status)):
+            # The timeline entry (add_evidence counts one sighting itself).
+            case = load_case(session, case_id, lock=True)
+            transition(session, cfg, case, "add_evidence", SYSTEM, now=now,
+                       data={**seen.data, "sightings": seen.count}, attachments=seen.files)
+            case.seen_count = (case.seen_count or 1) + seen.count - 1
+            case.last_seen_at = now
+        else:
+            counted.append({"n": seen.count, "at": now, "cid": case_id})
+        if known is not None:
+            known.last_seen_at = now
+    if counted:
+        session.flush()
+        table = Case.__table__
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("cid"))
+            .values(seen_count=table.c.seen_count + bindparam("n"),
+                    last_seen_at=bindparam("at", type_=table.c.last_seen_at.type)), counted)
+    if links:
+        session.execute(text("UPDATE detections SET case_id = :c "
+                             "WHERE device_id = :d AND msg_id = :m"), links)
     return report
-
-
-def _default_policy() -> Any:
-    from cases.dedup import DedupPolicy
-
-    return DedupPolicy()

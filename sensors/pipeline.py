@@ -253,7 +253,7 @@ class Pipeline:
             return self._outcomes[1]
         engine = self.rules
         out: list[tuple[Any, Evidence]] = []
-        for resolved, _grid in batch.resolved:
+        for resolved, grid in batch.resolved:
             msg, device = resolved.message, resolved.device
             if device is None:
                 continue
@@ -271,7 +271,7 @@ class Pipeline:
                                               lon=resolved.lon, lat=resolved.lat)
                 if trigger is not None:
                     out.append((trigger, Evidence(device.device_id, msg.msg_id,
-                                                  msg.snapshot_sha256, msg.confidence)))
+                                                  msg.snapshot_sha256, msg.confidence, grid)))
         self._outcomes = (items, out)
         return out
 

@@ -38,10 +38,11 @@ class IngestWorker:
     name: str
     batch_ms: float = 50.0
     batch_size: int = 500
+    rules: bool = True
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.services, batch_ms=self.batch_ms,
-                                 batch_size=self.batch_size)
+                                 batch_size=self.batch_size, rules=self.rules)
         subscription = (shared_subscription() if getattr(self.target, "shared", True)
                         else SUBSCRIPTION)
         self.client = IngestClient(self.target, self.name, subscription, self.pipeline.submit)
@@ -90,12 +91,13 @@ class IngestWorker:
                      f" {dict(sorted(s.dead_by_reason.items()))}" if s.dead_by_reason else "")
 
 
-def run_forever(services: Services, target: object, name: str, batch_size: int = 500) -> None:
+def run_forever(services: Services, target: object, name: str, batch_size: int = 500,
+                rules: bool = True) -> None:
     """Run one worker in this process until SIGTERM/SIGINT."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    worker = IngestWorker(services, target, name, batch_size=batch_size).start()
+    worker = IngestWorker(services, target, name, batch_size=batch_size, rules=rules).start()
     try:
         stop.wait()
     finally:
@@ -103,19 +105,20 @@ def run_forever(services: Services, target: object, name: str, batch_size: int =
         worker.stop()
 
 
-def _child(settings: object, target: object, name: str, batch_size: int) -> None:
+def _child(settings: object, target: object, name: str, batch_size: int, rules: bool) -> None:
     from services import build_services
 
     logging.basicConfig(level=getattr(settings, "log_level", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_forever(build_services(settings), target, name, batch_size)  # type: ignore[arg-type]
+    run_forever(build_services(settings), target, name, batch_size,  # type: ignore[arg-type]
+                rules)
 
 
 def run_workers(services: Services, target: object, name: str, workers: int,
-                batch_size: int = 500) -> int:
+                batch_size: int = 500, rules: bool = True) -> int:
     """``workers`` processes sharing the stream; returns when all have stopped."""
     if workers <= 1:
-        run_forever(services, target, name, batch_size)
+        run_forever(services, target, name, batch_size, rules)
         return 0
     if not getattr(target, "shared", True):
         raise ValueError(f"--workers {workers} needs a shared subscription: remove shared=0 "
@@ -123,7 +126,7 @@ def run_workers(services: Services, target: object, name: str, workers: int,
                          "each store every message)")
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_child,
-                         args=(services.settings, target, f"{name}-{i}", batch_size),
+                         args=(services.settings, target, f"{name}-{i}", batch_size, rules),
                          name=f"{name}-{i}") for i in range(1, workers + 1)]
     for proc in procs:
         proc.start()

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from data.cases import events_of
 from data.models import Case, Component, Department, Detection, Reading
@@ -93,9 +93,22 @@ def test_camera_sightings_queue_or_dispatch_and_merge_nearby(seeded_services) ->
                                 .where(Detection.msg_id.in_(["d1", "d2", "d3"]))).all())
         assert linked == {"d1": case.id, "d2": case.id, "d3": None}
         events = events_of(s, case.id)
+        # A sighting a minute later counts, but is not a timeline entry of its own.
+        assert [e.action for e in events] == ["report"]
+        assert events[0].attachments["files"][0]["mime"] == "image/jpeg"
+        case_id = case.id
+    with seeded_services.transaction() as s:  # the case was last seen 20 minutes ago
+        s.execute(update(Case).where(Case.id == case_id)
+                  .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=20)))
+    pipeline.process([detection("d5", t + timedelta(minutes=2), "street_vending", 0.9,
+                                lon + 0.0002, lat)])
+    with seeded_services.session() as s:
+        case = s.get(Case, case_id)
+        assert case.seen_count == 3
+        events = events_of(s, case.id)
         assert [e.action for e in events] == ["report", "add_evidence"]
         assert events[1].data["matched_by"] == "distance"
-        assert events[0].attachments["files"][0]["mime"] == "image/jpeg"
+        assert events[1].data["sightings"] == 1 and events[1].attachments["files"]
         umbrella = s.scalars(select(Case).where(Case.category_code == "0504",
                                                 Case.source == "camera")).one()
         assert umbrella.status == "dispatched" and umbrella.auto
