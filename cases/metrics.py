@@ -37,7 +37,8 @@ class CaseTally:
     - ``extended`` 延期数: dispatched cases with ``extension_count > 0``.
     - ``overdue`` 超期数: cases that went overdue in the period (``overdue_count > 0``).
     - ``handled`` 处置数 and ``handling_seconds``: cases handled in the period and the sum of
-      their handling times (dispatch to feedback, working time, suspension excluded).
+      their handling times (dispatch to feedback, elapsed time; the on-time flags, not these
+      times, carry the working-time calendar).
     """
 
     reports: int = 0
