@@ -148,10 +148,14 @@ def decide_dedup(trigger: TriggerLike, open_cases: Iterable[OpenCase],
     elif (trigger.category_kind == "event" and trigger.lon is not None
           and trigger.lat is not None):
         span = timedelta(hours=policy.hours)
+        # A degree of latitude is at least 110.5 km: farther apart in latitude than this can
+        # never be within the radius, so most candidates are skipped before the haversine.
+        dlat = policy.radius_m / 110_500.0
         best: tuple[float, datetime, int] | None = None
         for c in open_cases:
-            if (c.category_kind != "event" or c.category_code != trigger.category_code
-                    or c.lon is None or c.lat is None or abs(trigger.ts - c.reported_at) > span):
+            if (c.lat is None or abs(c.lat - trigger.lat) > dlat or c.lon is None
+                    or c.category_kind != "event" or c.category_code != trigger.category_code
+                    or abs(trigger.ts - c.reported_at) > span):
                 continue
             d = distance_m(trigger.lon, trigger.lat, c.lon, c.lat)
             if d <= policy.radius_m and (best is None or (d, c.reported_at, c.id) < best):

@@ -525,6 +525,8 @@ class IntakeReport:
     evidence: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)
     normal: list[int] = field(default_factory=list)
+    #: (device id, msg_id) → case id of each detection that is evidence for a case.
+    links: dict[tuple[int, str], int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -575,15 +577,70 @@ _KNOWN_COLUMNS = (Case.id, Case.category_kind, Case.category_code, Case.componen
                   Case.last_seen_at)
 
 
+class OpenCameraCases:
+    """The open camera cases (no component) an ingest worker dedups against, kept between
+    batches: read whole every :attr:`FULL_S` seconds, otherwise only the cases changed since
+    the last read (``updated_at``, with a margin for transactions that commit late). A case
+    another worker opens is seen within seconds; at worst, within a full read. The owner calls
+    :meth:`invalidate` when a batch does not commit, so nothing it added outlives a rollback.
+    """
+
+    FULL_S = 60.0
+    MARGIN = timedelta(seconds=2)
+
+    def __init__(self) -> None:
+        self.rows: dict[int, _Known] = {}
+        self.read_at: datetime | None = None
+        self.full_at = 0.0
+
+    def invalidate(self) -> None:
+        self.rows.clear()
+        self.read_at = None
+
+    def current(self, session: Session, oldest: datetime) -> list[_Known]:
+        import time
+
+        started = utcnow()
+        where = [Case.component_id.is_(None)]
+        full = self.read_at is None or time.monotonic() - self.full_at > self.FULL_S
+        if full:
+            self.rows.clear()
+            where += [Case.status.not_in(_CLOSED_FOR_GOOD), Case.reported_at >= oldest]
+            self.full_at = time.monotonic()
+        else:
+            where.append(Case.updated_at >= self.read_at - self.MARGIN)
+        for row in session.execute(select(*_KNOWN_COLUMNS).where(*where)).all():
+            known = _known(row)
+            if known.status in _CLOSED_FOR_GOOD:
+                self.rows.pop(known.id, None)
+            else:
+                self.rows[known.id] = known
+        self.read_at = started
+        return [k for k in self.rows.values() if k.reported_at >= oldest]
+
+    def add(self, known: _Known) -> None:
+        if known.component_id is None:
+            self.rows[known.id] = known
+
+
+def _known(r: Any) -> _Known:
+    geom = r[5]
+    return _Known(r[0], r[1], r[2], r[3], r[4], geom.x if geom is not None else None,
+                  geom.y if geom is not None else None, r[6], r[7], r[8], r[9])
+
+
 class _Candidates:
     """The open and recently closed cases a batch's outcomes may match, read in at most two
-    queries for the whole batch and kept current as the batch opens and reopens cases."""
+    queries for the whole batch (camera cases from ``cache`` when given) and kept current as
+    the batch opens and reopens cases."""
 
-    def __init__(self, session: Session, cfg: CaseConfig, outcomes: Sequence[Any]) -> None:
+    def __init__(self, session: Session, cfg: CaseConfig, outcomes: Sequence[Any],
+                 cache: OpenCameraCases | None = None) -> None:
         from cases.dedup import DedupPolicy
 
         self.dedup = cfg.rules.dedup if cfg.rules is not None else None
         self.default = DedupPolicy()
+        self.cache = cache
         components = {o.component_id for o, _ in outcomes if o.component_id is not None}
         camera = [o for o, _ in outcomes
                   if o.component_id is None and hasattr(o, "category_code")]
@@ -591,28 +648,35 @@ class _Candidates:
         self.open_component: dict[tuple[Any, str | None], _Known] = {}
         self.closed_component: dict[tuple[Any, str | None], list[_Known]] = {}
         self.open_camera: dict[tuple[str, str], list[tuple[_Known, Any]]] = {}
-        rows: list[Any] = []
+        found: list[_Known] = []
         if components:
             reopen = max((self.policy(o).reopen_days for o, _ in outcomes
                           if hasattr(o, "category_code")), default=self.default.reopen_days)
             oldest = min(o.ts for o, _ in outcomes) - timedelta(days=reopen)
-            rows += session.execute(select(*_KNOWN_COLUMNS).where(
+            found += [_known(r) for r in session.execute(select(*_KNOWN_COLUMNS).where(
                 Case.component_id.in_(components),
                 or_(Case.status.not_in(_CLOSED_FOR_GOOD),
-                    and_(Case.status == "closed", Case.closed_at >= oldest)))).all()
+                    and_(Case.status == "closed", Case.closed_at >= oldest)))).all()]
         if camera:
             kinds = {(o.category_kind, o.category_code) for o in camera}
-            hours = max(self.policy(o).hours for o in camera)
-            oldest = min(o.ts for o in camera) - timedelta(hours=hours)
-            rows += [r for r in session.execute(select(*_KNOWN_COLUMNS).where(
-                Case.component_id.is_(None), Case.status.not_in(_CLOSED_FOR_GOOD),
-                Case.category_code.in_({c for _, c in kinds}),
-                Case.reported_at >= oldest)).all() if (r[1], r[2]) in kinds]
-        for r in rows:
-            geom = r[5]
-            self.add(_Known(r[0], r[1], r[2], r[3], r[4],
-                            geom.x if geom is not None else None,
-                            geom.y if geom is not None else None, r[6], r[7], r[8], r[9]))
+            if cache is not None:
+                hours = max([p.hours for p in self._policies()])
+                oldest = min(o.ts for o in camera) - timedelta(hours=hours)
+                found += [k for k in cache.current(session, oldest) if (k.kind, k.code) in kinds]
+            else:
+                hours = max(self.policy(o).hours for o in camera)
+                oldest = min(o.ts for o in camera) - timedelta(hours=hours)
+                found += [k for k in map(_known, session.execute(select(*_KNOWN_COLUMNS).where(
+                    Case.component_id.is_(None), Case.status.not_in(_CLOSED_FOR_GOOD),
+                    Case.category_code.in_({c for _, c in kinds}),
+                    Case.reported_at >= oldest)).all()) if (k.kind, k.code) in kinds]
+        for known in found:
+            self.add(known)
+
+    def _policies(self) -> list[Any]:
+        if self.dedup is None:
+            return [self.default]
+        return [self.dedup.default, *self.dedup.by_category.values()]
 
     def policy(self, trigger: Any) -> Any:
         if self.dedup is None:
@@ -630,7 +694,6 @@ class _Candidates:
         else:
             self.open_camera.setdefault((known.kind, known.code), []).append(
                 (known, known.as_open()))
-
     def reopened(self, known: _Known) -> None:
         key = (known.component_id, known.rule_key)
         self.closed_component[key] = [c for c in self.closed_component.get(key, [])
@@ -664,7 +727,9 @@ class _Sightings:
 
 def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                         outcomes: Sequence[tuple[Any, Evidence]],
-                        now: datetime | None = None) -> IntakeReport:
+                        now: datetime | None = None,
+                        cache: OpenCameraCases | None = None,
+                        link: bool = True) -> IntakeReport:
     """Turn the rule engine's Triggers and Normals into cases, in the caller's transaction.
 
     A trigger opens a case (sensor cases, and camera cases at or above the event's
@@ -684,9 +749,8 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
     report = IntakeReport()
     if not outcomes:
         return report
-    candidates = _Candidates(session, cfg, outcomes)
+    candidates = _Candidates(session, cfg, outcomes, cache)
     sightings: dict[int, _Sightings] = {}
-    links: list[dict[str, Any]] = []
     for outcome, evidence in outcomes:
         if isinstance(outcome, Normal):
             known = candidates.open_component.get((outcome.component_id, outcome.rule_key))
@@ -735,11 +799,14 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                 rule_key=trigger.rule_key,
                 description=f"{trigger.reason_zh} / {trigger.reason_en}", attachments=files,
                 data=data, now=now, auto=sensor or bool(trigger.auto_register))
-            candidates.add(_Known.of(case))
+            known = _Known.of(case)
+            candidates.add(known)
+            if candidates.cache is not None:
+                candidates.cache.add(known)
             case_id = case.id
             report.opened.append(case_id)
         if evidence.device_id is not None and evidence.msg_id is not None:
-            links.append({"c": case_id, "d": evidence.device_id, "m": evidence.msg_id})
+            report.links[(evidence.device_id, evidence.msg_id)] = case_id
     counted: list[dict[str, Any]] = []
     for case_id, seen in sightings.items():
         known = candidates.by_id.get(case_id)
@@ -763,7 +830,8 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
             update(table).where(table.c.id == bindparam("cid"))
             .values(seen_count=table.c.seen_count + bindparam("n"),
                     last_seen_at=bindparam("at", type_=table.c.last_seen_at.type)), counted)
-    if links:
+    if link and report.links:  # the ingest instead writes case_id with the detection
         session.execute(text("UPDATE detections SET case_id = :c "
-                             "WHERE device_id = :d AND msg_id = :m"), links)
+                             "WHERE device_id = :d AND msg_id = :m"),
+                        [{"c": c, "d": d, "m": m} for (d, m), c in report.links.items()])
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,14 +169,17 @@ READING_COLUMNS = ("device_id", "component_id", "msg_id", "ts", "received_at", "
                    "battery")
 DETECTION_COLUMNS = ("device_id", "msg_id", "ts", "received_at", "event_code",
                      "event_type_code", "confidence", "geom", "grid_code", "bbox",
-                     "snapshot_sha256", "snapshot_url")
+                     "snapshot_sha256", "snapshot_url", "case_id")
 POSITION_COLUMNS = ("tracker_id", "ts", "received_at", "geom", "grid_code", "speed_kmh",
                     "heading")
 ATTACHMENT_COLUMNS = ("sha256", "mime", "size", "created_at")
 
 
-def write_batch(session: Session, batch: Batch, media_dir: Path) -> WriteResult:
-    """Persist one batch in the caller's transaction."""
+def write_batch(session: Session, batch: Batch, media_dir: Path,
+                case_links: Mapping[tuple[int, str], int] | None = None) -> WriteResult:
+    """Persist one batch in the caller's transaction. ``case_links`` gives the case each
+    detection is evidence for ((device id, msg_id) → case id), written with the detection."""
+    links = case_links or {}
     raw = _Raw(session)
     received = raw.ts(utcnow())
     readings: list[tuple[Any, ...]] = []
@@ -215,7 +218,7 @@ def write_batch(session: Session, batch: Batch, media_dir: Path) -> WriteResult:
                                msg.event, item.event_type, msg.confidence,
                                raw.geom(Point(item.lon, item.lat)), grid,
                                raw.json(list(msg.bbox) if msg.bbox else None), sha,
-                               msg.snapshot_url))
+                               msg.snapshot_url, links.get((device.device_id, msg.msg_id))))
         seen = device_seen.get(device.device_id)
         if seen is None or seen[0] < msg.ts:
             battery = msg.battery if isinstance(msg, ReadingMsg) else None

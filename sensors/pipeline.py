@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from data.cases import Evidence, apply_rule_outcomes
+from data.cases import Evidence, OpenCameraCases, apply_rule_outcomes
 from data.ingest import Batch, WriteResult, dead_letter, load_registry, write_batch
 from data.spatial import GridLocator
 from sensors.schemas import (
@@ -89,6 +89,7 @@ class Pipeline:
         self.rules = (config.rules.engine() if rules and config is not None
                       and config.rules is not None else None)
         self._outcomes: tuple[list[Inbound], list[tuple[Any, Evidence]]] | None = None
+        self.camera_cases = OpenCameraCases()
         self.batch_size = batch_size
         self.batch_s = batch_ms / 1000.0
         self.clock = clock
@@ -223,19 +224,28 @@ class Pipeline:
         batch = self.prepare(items)
         outcomes = self._evaluate(items, batch)
         opened = evidence = errors = 0
-        with self.services.transaction() as session:
-            result = write_batch(session, batch, self.services.settings.media_dir)
-            if outcomes:
-                try:
-                    with session.begin_nested():
-                        report = apply_rule_outcomes(session, self.services.cases, outcomes)
-                    opened, evidence = len(report.opened), report.total - len(report.opened)
-                except OperationalError:
-                    raise
-                except Exception:
-                    errors = len(outcomes)
-                    log.exception("rules: %d outcome(s) could not become cases; the messages "
-                                  "are stored", len(outcomes))
+        try:
+            with self.services.transaction() as session:
+                links: dict[tuple[int, str], int] = {}
+                if outcomes:
+                    try:
+                        with session.begin_nested():
+                            report = apply_rule_outcomes(session, self.services.cases,
+                                                         outcomes, cache=self.camera_cases,
+                                                         link=False)
+                        opened, evidence = len(report.opened), report.total - len(report.opened)
+                        links = report.links
+                    except OperationalError:
+                        raise
+                    except Exception:
+                        self.camera_cases.invalidate()
+                        errors = len(outcomes)
+                        log.exception("rules: %d outcome(s) could not become cases; the "
+                                      "messages are stored", len(outcomes))
+                result = write_batch(session, batch, self.services.settings.media_dir, links)
+        except Exception:
+            self.camera_cases.invalidate()  # what this batch added to it was rolled back
+            raise
         self._outcomes = None
         self._count_reasons(batch.dead)
         with self._lock:
