@@ -590,21 +590,22 @@ class OpenCameraCases:
 
     def __init__(self) -> None:
         self.rows: dict[int, _Known] = {}
+        self.by_category: dict[tuple[str, str], dict[int, tuple[_Known, Any]]] = {}
         self.read_at: datetime | None = None
         self.full_at = 0.0
 
     def invalidate(self) -> None:
         self.rows.clear()
+        self.by_category.clear()
         self.read_at = None
 
-    def current(self, session: Session, oldest: datetime) -> list[_Known]:
+    def refresh(self, session: Session, oldest: datetime) -> None:
         import time
 
         started = utcnow()
         where = [Case.component_id.is_(None)]
-        full = self.read_at is None or time.monotonic() - self.full_at > self.FULL_S
-        if full:
-            self.rows.clear()
+        if self.read_at is None or time.monotonic() - self.full_at > self.FULL_S:
+            self.invalidate()
             where += [Case.status.not_in(_CLOSED_FOR_GOOD), Case.reported_at >= oldest]
             self.full_at = time.monotonic()
         else:
@@ -612,15 +613,22 @@ class OpenCameraCases:
         for row in session.execute(select(*_KNOWN_COLUMNS).where(*where)).all():
             known = _known(row)
             if known.status in _CLOSED_FOR_GOOD:
-                self.rows.pop(known.id, None)
+                self.discard(known.id)
             else:
-                self.rows[known.id] = known
+                self.add(known)
         self.read_at = started
-        return [k for k in self.rows.values() if k.reported_at >= oldest]
 
     def add(self, known: _Known) -> None:
         if known.component_id is None:
+            self.discard(known.id)
             self.rows[known.id] = known
+            self.by_category.setdefault((known.kind, known.code), {})[known.id] = (
+                known, known.as_open())
+
+    def discard(self, case_id: int) -> None:
+        old = self.rows.pop(case_id, None)
+        if old is not None:
+            self.by_category.get((old.kind, old.code), {}).pop(case_id, None)
 
 
 def _known(r: Any) -> _Known:
@@ -661,8 +669,9 @@ class _Candidates:
             kinds = {(o.category_kind, o.category_code) for o in camera}
             if cache is not None:
                 hours = max([p.hours for p in self._policies()])
-                oldest = min(o.ts for o in camera) - timedelta(hours=hours)
-                found += [k for k in cache.current(session, oldest) if (k.kind, k.code) in kinds]
+                cache.refresh(session, min(o.ts for o in camera) - timedelta(hours=hours))
+                for kind in kinds:  # the batch's own list, so that its new cases join it
+                    self.open_camera[kind] = list(cache.by_category.get(kind, {}).values())
             else:
                 hours = max(self.policy(o).hours for o in camera)
                 oldest = min(o.ts for o in camera) - timedelta(hours=hours)
@@ -809,7 +818,7 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
             report.links[(evidence.device_id, evidence.msg_id)] = case_id
     counted: list[dict[str, Any]] = []
     for case_id, seen in sightings.items():
-        known = candidates.by_id.get(case_id)
+        known = candidates.by_id.get(case_id) or (cache.rows.get(case_id) if cache else None)
         quiet = (known is None or known.last_seen_at is None
                  or now - known.last_seen_at >= EVIDENCE_EVENT_GAP)
         if quiet and (known is None or is_open(known.status)):

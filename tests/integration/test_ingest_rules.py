@@ -157,3 +157,34 @@ def test_a_fault_in_the_case_logic_never_costs_the_readings(seeded_services, mon
     with seeded_services.session() as s:
         assert s.scalar(select(func.count()).select_from(Reading)
                         .where(Reading.msg_id == "f1")) == 1
+
+
+def test_a_case_voided_at_the_desk_is_not_fed_again(seeded_services) -> None:
+    """The ingest keeps open camera cases between batches; a case the desk voids meanwhile
+    drops out, and the next sighting opens a new case."""
+    from data.cases import actor_for, transition
+    from data.models import User
+
+    pipeline = Pipeline(seeded_services)
+    t = datetime.now(UTC) - timedelta(minutes=3)
+    with seeded_services.session() as s:
+        lon, lat = s.scalar(select(Component.geom).where(
+            Component.code == "4499020125000003")).coords[0]
+    pipeline.process([detection("v1", t, "out_of_store", 0.95, lon, lat)])
+    pipeline.process([detection("v2", t + timedelta(seconds=10), "out_of_store", 0.95, lon,
+                                lat)])
+    with seeded_services.transaction() as s:
+        first = s.scalars(select(Case).where(Case.category_code == "0502",
+                                             Case.source == "camera")).one()
+        assert first.seen_count == 2
+        command = actor_for(s, s.scalar(select(User).where(User.username == "command01")))
+        transition(s, seeded_services.cases, first, "void", command, reason="误报 false alarm")
+        first_id = first.id
+    pipeline.process([detection("v3", t + timedelta(seconds=20), "out_of_store", 0.95, lon,
+                                lat)])
+    with seeded_services.session() as s:
+        cases = s.scalars(select(Case).where(Case.category_code == "0502",
+                                             Case.source == "camera")
+                          .order_by(Case.id)).all()
+        assert len(cases) == 2 and cases[0].id == first_id
+        assert cases[1].status == "dispatched" and cases[1].seen_count == 1
