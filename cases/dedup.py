@@ -56,17 +56,9 @@ class OpenCase:
 
 
 @dataclass(frozen=True)
-class ClosedCase:
+class ClosedCase(OpenCase):
     """A recently closed case (结案), as dedup needs it."""
 
-    id: int
-    category_kind: str
-    category_code: str
-    component_id: Hashable | None
-    rule_key: str | None
-    lon: float | None
-    lat: float | None
-    reported_at: datetime
     closed_at: datetime
 
 

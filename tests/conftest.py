@@ -131,3 +131,21 @@ def seeded_services(request: pytest.FixtureRequest,
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
+
+
+_APP_SERVER: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def client(seeded_services: Services) -> Iterator[object]:
+    """A Flask test client of the whole app on ``seeded_services``. One app per process
+    (create_app registers Dash callbacks globally); each database a module runs on is swapped
+    in as the app's services."""
+    from app import create_app
+    from services import EXTENSION_KEY
+
+    if "server" not in _APP_SERVER:
+        _APP_SERVER["server"] = create_app(seeded_services).server
+    server = _APP_SERVER["server"]
+    server.extensions[EXTENSION_KEY] = seeded_services  # type: ignore[attr-defined]
+    yield server.test_client()  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ each role's token, paging and filters, and JSON errors (never an HTML page)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,24 +14,11 @@ from sqlalchemy import select
 from data.accounts import create_token
 from data.cases import SYSTEM, actor_for, events_of, report_case
 from data.models import Case, UnitGrid, User
-from services import EXTENSION_KEY
 
 PHOTO = {"sha256": "b" * 64, "mime": "image/jpeg"}
 PAST = datetime(2024, 3, 5, 2, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Asia/Shanghai
-_SERVER: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="module")
-def client(seeded_services) -> Iterator[Any]:
-    """One app per module (create_app registers Dash callbacks globally); each database the
-    module runs on is swapped in as the app's services."""
-    if "server" not in _SERVER:
-        from app import create_app
-
-        _SERVER["server"] = create_app(seeded_services).server
-    server = _SERVER["server"]
-    server.extensions[EXTENSION_KEY] = seeded_services
-    yield server.test_client()
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,12 @@ from sqlalchemy import func, select
 from data.accounts import create_token, create_user
 from data.cases import actor_for, events_of, transition
 from data.models import Case, Department, UnitGrid, User
-from services import EXTENSION_KEY
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "georeport_v2"
 PHOTO = {"sha256": "c" * 64, "mime": "image/jpeg"}
 BASE = "/open311/v2"
-_SERVER: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="module")
-def client(seeded_services) -> Iterator[Any]:
-    """One app per module (create_app registers Dash callbacks globally); each database the
-    module runs on is swapped in as the app's services."""
-    if "server" not in _SERVER:
-        from app import create_app
-
-        _SERVER["server"] = create_app(seeded_services).server
-    server = _SERVER["server"]
-    server.extensions[EXTENSION_KEY] = seeded_services
-    yield server.test_client()
 
 
 @pytest.fixture(scope="module")
