@@ -281,22 +281,12 @@ def test_mosquitto_takes_acknowledgements_in_any_order(mosquitto) -> None:  # no
         again.close()
 
 
-def test_embedded_broker_router_dies_when_a_shared_session_drops(embedded_broker) -> None:  # noqa: F811
-    """rumqttd 0.20's router thread panics (routing.rs:512) when a persistent session holding
-    a $share/ subscription drops abruptly with messages in flight; the process lives on but
-    delivers nothing more. This is why the embedded broker's URL says shared=0 and its one
-    ingest worker subscribes plainly. If this test starts failing, the broker has changed."""
-    sub = subscribed(embedded_broker, "ingest-panic", topic=SHARED)
-    publish(embedded_broker, 300)
-    assert sub.settle() > 0
-    sub.abort()
-    time.sleep(1)
-    with pytest.raises((AssertionError, OSError)):
-        publish(embedded_broker, 10, timeout=5, client_id="after-the-drop")
-
-
 def test_plain_session_survives_an_abrupt_drop_on_the_embedded_broker(
         embedded_broker) -> None:  # noqa: F811
+    """What the embedded broker's one ingest worker relies on (its URL says shared=0). With a
+    $share/ subscription instead, rumqttd 0.20's router thread was seen to panic
+    (routing.rs:512) when the session dropped abruptly with messages in flight — not on every
+    run, so that is not pinned by a test; it is why the embedded URL says shared=0."""
     sub = subscribed(embedded_broker, "ingest-plain")
     publish(embedded_broker, 300)
     assert 0 < sub.settle() < 300
@@ -592,7 +582,8 @@ def test_embedded_broker_binds_loopback_on_a_free_port_and_says_so(caplog) -> No
     caplog.set_level(logging.INFO, logger="onegrid.broker")
     with EmbeddedBroker() as embedded:
         assert embedded.port != 1883
-        assert embedded.url == f"mqtt://127.0.0.1:{embedded.port}"
+        assert embedded.url == (f"mqtt://127.0.0.1:{embedded.port}"
+                                "?resubscribe=if-new&shared=0")
         assert embedded.is_running and embedded.pid
         assert (f"embedded MQTT broker listening on 127.0.0.1:{embedded.port}"
                 in caplog.messages)
