@@ -838,7 +838,10 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
         session.connection().execute(
             update(table).where(table.c.id == bindparam("cid"))
             .values(seen_count=table.c.seen_count + bindparam("n"),
-                    last_seen_at=bindparam("at", type_=table.c.last_seen_at.type)), counted)
+                    last_seen_at=bindparam("at", type_=table.c.last_seen_at.type),
+                    # A sighting is not a change of the case: updated_at stays (the ingest's
+                    # cache of open camera cases re-reads what changed by it).
+                    updated_at=table.c.updated_at), counted)
     if link and report.links:  # the ingest instead writes case_id with the detection
         session.execute(text("UPDATE detections SET case_id = :c "
                              "WHERE device_id = :d AND msg_id = :m"),
