@@ -356,6 +356,9 @@ def test_metrics_by_district(client, city, seeded_services) -> None:
         assert isinstance(groups, list) and groups
         assert {"key", "name", "values", "tally"} <= set(groups[0])
         assert city.grid_a[:6] in [g["key"] for g in groups]
+        formulas = {i["key"]: i for i in response.json["indicators"]}
+        assert set(formulas) == set(groups[0]["values"])
+        assert "立案数" in formulas["registration_rate"]["formula_zh"]
 
 
 def test_a_crash_is_a_json_500_without_a_trace(client, city, monkeypatch) -> None:
