@@ -50,7 +50,7 @@ from settings import Settings  # noqa: E402
 from tests.brokers import MosquittoBroker  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from ingest import end_to_end  # noqa: E402
+from ingest import IN_RANGE, end_to_end  # noqa: E402
 
 
 def seeded_sqlite(tmp: Path) -> Path:
@@ -74,9 +74,6 @@ def fleet(db_url: str) -> tuple[list[tuple[str, str]], list[str]]:
     return sensors, cameras
 
 
-NORMAL = {"tilt_deg": (0.0, 3.0), "displacement_mm": (0.0, 5.0), "water_level_cm": (0.0, 8.0),
-          "pressure_mpa": (0.25, 0.4), "current_a": (0.8, 1.2), "voltage_v": (215.0, 228.0),
-          "wind_ms": (0.0, 9.0), "fill_pct": (5.0, 70.0)}
 FAULT = {"tilt_deg": 30.0, "displacement_mm": 80.0, "water_level_cm": 45.0,
          "pressure_mpa": 0.05, "current_a": 0.0, "voltage_v": 180.0, "wind_ms": 25.0,
          "fill_pct": 97.0}
@@ -88,7 +85,7 @@ def reading_doc(rng: random.Random, metrics, msg_id: str, ts: str, fault: bool) 
         if m.type == "bool":
             values[m.name] = True
             continue
-        low, high = NORMAL.get(m.name, (m.min or 0.0, (m.max or 10.0) / 10))
+        low, high = IN_RANGE.get(m.name, (m.min or 0.0, (m.max or 10.0) / 10))
         values[m.name] = round(rng.uniform(low, high), 2)
     if fault and values:
         name = rng.choice([n for n in values if n in FAULT] or list(values))

