@@ -588,16 +588,62 @@ class OpenCameraCases:
     FULL_S = 60.0
     MARGIN = timedelta(seconds=2)
 
-    def __init__(self) -> None:
+    def __init__(self, flush_s: float = 0.0) -> None:
         self.rows: dict[int, _Known] = {}
         self.by_category: dict[tuple[str, str], dict[int, tuple[_Known, Any]]] = {}
         self.read_at: datetime | None = None
         self.full_at = 0.0
+        #: Repeat sightings are summed here and written every ``flush_s`` seconds (0: with
+        #: each batch). ``staged``: this batch's, until it commits; ``pending``: committed
+        #: batches', not yet written; ``flushing``: being written by the current batch.
+        self.flush_s = flush_s
+        self.staged: dict[int, list[Any]] = {}
+        self.pending: dict[int, list[Any]] = {}
+        self.flushing: dict[int, list[Any]] | None = None
+        self.flushed_at = 0.0
 
     def invalidate(self) -> None:
         self.rows.clear()
         self.by_category.clear()
         self.read_at = None
+
+    @staticmethod
+    def _merge(into: dict[int, list[Any]], rows: Iterable[tuple[int, int, datetime]]) -> None:
+        for cid, n, at in rows:
+            slot = into.setdefault(cid, [0, at])
+            slot[0] += n
+            slot[1] = max(slot[1], at)
+
+    def stage(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self._merge(self.staged, ((r["cid"], r["n"], r["at"]) for r in rows))
+
+    def take_due(self, force: bool = False) -> list[dict[str, Any]]:
+        """The sightings to write in the current batch's transaction (empty when not due)."""
+        import time
+
+        if not self.pending or (not force and time.monotonic() - self.flushed_at < self.flush_s):
+            return []
+        self.flushing, self.pending = self.pending, {}
+        return [{"cid": cid, "n": n, "at": at} for cid, (n, at) in self.flushing.items()]
+
+    def committed(self) -> None:
+        """The batch's transaction committed: its sightings join the pending ones."""
+        import time
+
+        self._merge(self.pending, ((c, n, at) for c, (n, at) in self.staged.items()))
+        self.staged = {}
+        if self.flushing is not None:
+            self.flushing = None
+            self.flushed_at = time.monotonic()
+
+    def rolled_back(self) -> None:
+        """The batch's transaction did not commit: drop its sightings, keep what was being
+        written for the next try, and forget the cases it may have added."""
+        self.staged = {}
+        if self.flushing is not None:
+            self._merge(self.pending, ((c, n, at) for c, (n, at) in self.flushing.items()))
+            self.flushing = None
+        self.invalidate()
 
     def refresh(self, session: Session, oldest: datetime) -> None:
         import time
@@ -629,6 +675,20 @@ class OpenCameraCases:
         old = self.rows.pop(case_id, None)
         if old is not None:
             self.by_category.get((old.kind, old.code), {}).pop(case_id, None)
+
+
+def add_sightings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add repeat sightings to cases: ``rows`` of ``{"cid": case id, "n": count, "at": when
+    last seen}``. A sighting is not a change of the case: ``updated_at`` stays."""
+    if not rows:
+        return
+    session.flush()
+    table = Case.__table__
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("cid"))
+        .values(seen_count=table.c.seen_count + bindparam("n"),
+                last_seen_at=bindparam("at", type_=table.c.last_seen_at.type),
+                updated_at=table.c.updated_at), list(rows))
 
 
 def _known(r: Any) -> _Known:
@@ -833,15 +893,10 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
         if known is not None:
             known.last_seen_at = now
     if counted:
-        session.flush()
-        table = Case.__table__
-        session.connection().execute(
-            update(table).where(table.c.id == bindparam("cid"))
-            .values(seen_count=table.c.seen_count + bindparam("n"),
-                    last_seen_at=bindparam("at", type_=table.c.last_seen_at.type),
-                    # A sighting is not a change of the case: updated_at stays (the ingest's
-                    # cache of open camera cases re-reads what changed by it).
-                    updated_at=table.c.updated_at), counted)
+        if cache is not None and cache.flush_s > 0:
+            cache.stage(counted)  # summed in memory, written every few seconds
+        else:
+            add_sightings(session, counted)
     if link and report.links:  # the ingest instead writes case_id with the detection
         session.execute(text("UPDATE detections SET case_id = :c "
                              "WHERE device_id = :d AND msg_id = :m"),

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from data.cases import Evidence, OpenCameraCases, apply_rule_outcomes
+from data.cases import Evidence, OpenCameraCases, add_sightings, apply_rule_outcomes
 from data.ingest import Batch, WriteResult, dead_letter, load_registry, write_batch
 from data.spatial import GridLocator
 from sensors.schemas import (
@@ -82,14 +82,14 @@ class PipelineStats:
 class Pipeline:
     def __init__(self, services: Services, *, batch_size: int = 1000, batch_ms: float = 50.0,
                  queue_size: int = 20000, clock: Callable[[], datetime] = now_utc,
-                 rules: bool = True) -> None:
+                 rules: bool = True, sightings_flush_s: float = 0.0) -> None:
         self.services = services
         config = getattr(services, "cases", None)
         #: The rule engine (None: rules off); its state lives in this process's memory.
         self.rules = (config.rules.engine() if rules and config is not None
                       and config.rules is not None else None)
         self._outcomes: tuple[list[Inbound], list[tuple[Any, Evidence]]] | None = None
-        self.camera_cases = OpenCameraCases()
+        self.camera_cases = OpenCameraCases(sightings_flush_s)
         self.batch_size = batch_size
         self.batch_s = batch_ms / 1000.0
         self.clock = clock
@@ -238,14 +238,17 @@ class Pipeline:
                     except OperationalError:
                         raise
                     except Exception:
+                        self.camera_cases.staged = {}
                         self.camera_cases.invalidate()
                         errors = len(outcomes)
                         log.exception("rules: %d outcome(s) could not become cases; the "
                                       "messages are stored", len(outcomes))
                 result = write_batch(session, batch, self.services.settings.media_dir, links)
+                add_sightings(session, self.camera_cases.take_due())
         except Exception:
-            self.camera_cases.invalidate()  # what this batch added to it was rolled back
+            self.camera_cases.rolled_back()  # what this batch added to it was rolled back
             raise
+        self.camera_cases.committed()
         self._outcomes = None
         self._count_reasons(batch.dead)
         with self._lock:
@@ -253,6 +256,20 @@ class Pipeline:
             self.stats.case_evidence += evidence
             self.stats.rule_errors += errors
         return result
+
+    def flush_sightings(self) -> None:
+        """Write the repeat sightings still summed in memory (on stop)."""
+        rows = self.camera_cases.take_due(force=True)
+        if not rows:
+            return
+        try:
+            with self.services.transaction() as session:
+                add_sightings(session, rows)
+        except Exception:
+            self.camera_cases.rolled_back()
+            log.exception("could not write %d cases' repeat sightings", len(rows))
+            return
+        self.camera_cases.committed()
 
     def _evaluate(self, items: list[Inbound], batch: Batch) -> list[tuple[Any, Evidence]]:
         """Run the rules over a batch once: a retried batch reuses what they fired (their

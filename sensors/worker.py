@@ -23,6 +23,8 @@ from services import Services
 
 log = logging.getLogger("onegrid.ingest")
 HEARTBEAT_S = 5.0
+#: Repeat camera sightings are summed in memory and added to their cases this often.
+SIGHTINGS_FLUSH_S = 5.0
 
 
 def default_name() -> str:
@@ -42,7 +44,8 @@ class IngestWorker:
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.services, batch_ms=self.batch_ms,
-                                 batch_size=self.batch_size, rules=self.rules)
+                                 batch_size=self.batch_size, rules=self.rules,
+                                 sightings_flush_s=SIGHTINGS_FLUSH_S)
         subscription = (shared_subscription() if getattr(self.target, "shared", True)
                         else SUBSCRIPTION)
         self.client = IngestClient(self.target, self.name, subscription, self.pipeline.submit)
@@ -67,6 +70,7 @@ class IngestWorker:
         self.stop_event.set()
         for thread in self._threads:
             thread.join(timeout)
+        self.pipeline.flush_sightings()
         self._beat()
         self.client.stop()
 

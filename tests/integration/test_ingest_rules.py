@@ -188,3 +188,30 @@ def test_a_case_voided_at_the_desk_is_not_fed_again(seeded_services) -> None:
                           .order_by(Case.id)).all()
         assert len(cases) == 2 and cases[0].id == first_id
         assert cases[1].status == "dispatched" and cases[1].seen_count == 1
+
+
+def test_repeat_sightings_are_summed_in_memory_and_written_on_flush(seeded_services) -> None:
+    """Workers write repeat sightings every few seconds (and on stop), not with every batch;
+    a batch that does not commit adds none."""
+    pipeline = Pipeline(seeded_services, sightings_flush_s=3600)
+    t = datetime.now(UTC) - timedelta(minutes=3)
+    with seeded_services.session() as s:
+        lon, lat = s.scalar(select(Component.geom).where(
+            Component.code == "4499020125000004")).coords[0]
+    pipeline.process([detection("s1", t, "piled_materials", 0.95, lon, lat)])
+    pipeline.process([detection("s2", t + timedelta(seconds=5), "piled_materials", 0.95, lon,
+                                lat),
+                      detection("s3", t + timedelta(seconds=6), "piled_materials", 0.95, lon,
+                                lat)])
+
+    def seen() -> int:
+        with seeded_services.session() as s:
+            return s.scalars(select(Case.seen_count).where(
+                Case.category_code == "0105", Case.source == "camera")).one()
+
+    assert seen() == 1  # summed in memory
+    assert sum(n for n, _ in pipeline.camera_cases.pending.values()) == 2
+    pipeline.camera_cases.stage([{"cid": 10**9, "n": 5, "at": t}])
+    pipeline.camera_cases.rolled_back()  # a batch that did not commit
+    pipeline.flush_sightings()
+    assert seen() == 3 and not pipeline.camera_cases.pending
