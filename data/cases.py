@@ -115,6 +115,14 @@ def actor_for(session: Session, user: User) -> Actor:
     return Actor(user.role, user.id, user.department_id, grids)
 
 
+def _department_exists(session: Session, dept_id: int) -> bool:
+    url = str(session.get_bind().url)
+    if any(u == url and i == dept_id for (u, _), i in _DEPARTMENT_IDS.items()):
+        return True  # looked up by code a moment ago; departments are never deleted
+    with session.no_autoflush:
+        return session.get(Department, dept_id) is not None
+
+
 def department_id(session: Session, code: str | None) -> int | None:
     if code is None:
         return None
@@ -143,8 +151,9 @@ def _next_seq(session: Session, case_id: int) -> int:
     seqs: dict[int, int] = session.info.setdefault("onegrid_case_seq", {})
     last = seqs.get(case_id)
     if last is None:
-        last = session.scalar(select(func.max(CaseEvent.seq))
-                              .where(CaseEvent.case_id == case_id)) or 0
+        with session.no_autoflush:
+            last = session.scalar(select(func.max(CaseEvent.seq))
+                                  .where(CaseEvent.case_id == case_id)) or 0
     seqs[case_id] = last + 1
     return last + 1
 
@@ -193,15 +202,16 @@ def report_case(session: Session, cfg: CaseConfig, *, kind: str, code: str, acto
     if isinstance(decision, Refusal):
         raise CaseError.from_refusal(decision)
     geom = Point(lon, lat) if lon is not None and lat is not None else None
-    if grid_code is None and component_id is not None:
-        grid_code = session.scalar(select(Component.grid_code)
-                                   .where(Component.id == component_id))
-    if grid_code is None and geom is not None:
-        grid_code = _LOCATOR.locate(session, lon, lat)  # type: ignore[arg-type]
-    inspector_id = None
-    if grid_code is not None:
-        inspector_id = session.scalar(select(UnitGrid.inspector_id)
-                                      .where(UnitGrid.code == grid_code))
+    with session.no_autoflush:  # lookups only: what is pending is flushed with the new case
+        if grid_code is None and component_id is not None:
+            grid_code = session.scalar(select(Component.grid_code)
+                                       .where(Component.id == component_id))
+        if grid_code is None and geom is not None:
+            grid_code = _LOCATOR.locate(session, lon, lat)  # type: ignore[arg-type]
+        inspector_id = None
+        if grid_code is not None:
+            inspector_id = session.scalar(select(UnitGrid.inspector_id)
+                                          .where(UnitGrid.code == grid_code))
     case = Case(code="pending", source=source, category_kind=kind, category_code=code,
                 status=decision.to_state, urgency=urgency,
                 title=(title or category.name)[:200], description=description, address=address,
@@ -255,8 +265,8 @@ def transition(session: Session, cfg: CaseConfig, case: Case | int, action: str,
                       attachments=attachments, data=data)
     if isinstance(decision, Refusal):
         raise CaseError.from_refusal(decision)
-    if decision.department_id is not None and session.get(Department,
-                                                          decision.department_id) is None:
+    if decision.department_id is not None and not _department_exists(session,
+                                                                      decision.department_id):
         raise CaseError("unknown_department", f"department {decision.department_id} does "
                         "not exist", f"部门 {decision.department_id} 不存在")
     target = _merge_target(session, case, data) if action == "merge" else None
