@@ -30,7 +30,7 @@ from cases.workflow import (
     decide,
     is_open,
 )
-from data.config import CONFIG_DIR, ConfigError
+from data.config import CONFIG_DIR
 from data.models import Case, CaseEvent, Component, Department, UnitGrid, User
 from data.spatial import GridLocator
 from data.types import utcnow
@@ -42,6 +42,7 @@ COUNTER_COLUMNS = {"rework": "rework_count", "extension": "extension_count",
 _LOCATOR = GridLocator()
 #: Department code → id per database (ids never change; departments are not deleted).
 _DEPARTMENT_IDS: dict[tuple[str, str], int] = {}
+_KNOWN_DEPARTMENTS: set[tuple[str, int]] = set()
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -116,8 +117,7 @@ def actor_for(session: Session, user: User) -> Actor:
 
 
 def _department_exists(session: Session, dept_id: int) -> bool:
-    url = str(session.get_bind().url)
-    if any(u == url and i == dept_id for (u, _), i in _DEPARTMENT_IDS.items()):
+    if (str(session.get_bind().url), dept_id) in _KNOWN_DEPARTMENTS:
         return True  # looked up by code a moment ago; departments are never deleted
     with session.no_autoflush:
         return session.get(Department, dept_id) is not None
@@ -132,6 +132,7 @@ def department_id(session: Session, code: str | None) -> int | None:
         if found is None:
             return None  # not cached: a department created later is found then
         _DEPARTMENT_IDS[key] = found
+        _KNOWN_DEPARTMENTS.add((key[0], found))
     return _DEPARTMENT_IDS[key]
 
 
@@ -490,24 +491,6 @@ def run_clock(session: Session, cfg: CaseConfig, now: datetime | None = None,
 def events_of(session: Session, case_id: int) -> list[CaseEvent]:
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
                                 .order_by(CaseEvent.seq)))
-
-
-def open_cases_for(session: Session, component_ids: Iterable[int]) -> list[Case]:
-    ids = list(component_ids)
-    if not ids:
-        return []
-    return list(session.scalars(select(Case).where(
-        Case.component_id.in_(ids),
-        Case.status.not_in(("closed", "declined", "void")))))
-
-
-def check_config(cfg: CaseConfig, departments: Iterable[str]) -> None:
-    """Cross-check the routing table's departments against the database's."""
-    known = set(departments)
-    for route in cfg.catalogue.routing.routes:
-        if route.department not in known:
-            raise ConfigError(f"routing.yaml: route {route.category} in {route.area}: "
-                              f"department {route.department} is not in the departments table")
 
 
 # -- rule outcomes from the ingest (sensor and camera cases) ----------------------------------

@@ -7,7 +7,6 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from data.cases import events_of
@@ -139,9 +138,8 @@ def _cases(services) -> int:
         return s.scalar(select(func.count()).select_from(Case))
 
 
-@pytest.mark.parametrize("broken", ["apply"])
-def test_a_fault_in_the_case_logic_never_costs_the_readings(seeded_services, monkeypatch,
-                                                            broken) -> None:
+def test_a_fault_in_the_case_logic_never_costs_the_readings(seeded_services,
+                                                            monkeypatch) -> None:
     import sensors.pipeline as sp
 
     def boom(*_a, **_k):
