@@ -10,6 +10,7 @@ deadline, however many processes run the clock.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -570,22 +571,66 @@ _KNOWN_COLUMNS = (Case.id, Case.category_kind, Case.category_code, Case.componen
                   Case.last_seen_at)
 
 
+class _CameraIndex:
+    """Open camera cases (no component) by category and by band of latitude, so that dedup
+    weighs only the cases that could lie within its radius rather than the whole city's."""
+
+    BAND_DEG = 0.001  # about 111 m of latitude
+
+    def __init__(self) -> None:
+        self.rows: dict[int, _Known] = {}
+        self.bands: dict[tuple[str, str], dict[int | None, dict[int, Any]]] = {}
+
+    @classmethod
+    def _band(cls, lat: float | None) -> int | None:
+        return None if lat is None else math.floor(lat / cls.BAND_DEG)
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.bands.clear()
+
+    def add(self, known: _Known) -> None:
+        self.discard(known.id)
+        self.rows[known.id] = known
+        self.bands.setdefault((known.kind, known.code), {}).setdefault(
+            self._band(known.lat), {})[known.id] = known.as_open()
+
+    def discard(self, case_id: int) -> None:
+        old = self.rows.pop(case_id, None)
+        if old is not None:
+            self.bands.get((old.kind, old.code), {}).get(self._band(old.lat), {}).pop(
+                case_id, None)
+
+    def near(self, kind: str, code: str, lat: float | None, radius_m: float) -> list[Any]:
+        """The open cases of one category in the bands a point ``radius_m`` away can reach
+        (none for a point without coordinates: dedup by distance needs them)."""
+        bands = self.bands.get((kind, code))
+        band = self._band(lat)
+        if not bands or band is None:
+            return []
+        reach = math.ceil(radius_m / 110_500.0 / self.BAND_DEG)
+        return [case for b in range(band - reach, band + reach + 1)
+                for case in bands.get(b, {}).values()]
+
+
 class OpenCameraCases:
     """The open camera cases (no component) an ingest worker dedups against, kept between
-    batches: read whole every :attr:`FULL_S` seconds, otherwise only the cases changed since
-    the last read (``updated_at``, with a margin for transactions that commit late). A case
-    another worker opens is seen within seconds; at worst, within a full read. The owner calls
-    :meth:`invalidate` when a batch does not commit, so nothing it added outlives a rollback.
+    batches: read whole every :attr:`FULL_S` seconds, otherwise at most every
+    :attr:`REFRESH_S` the cases changed since the last read (``updated_at``, with a margin for
+    transactions that commit late); the worker's own new cases join at once. A case another
+    worker opens or closes is seen within seconds; at worst, within a full read. The owner
+    calls :meth:`invalidate` when a batch does not commit, so nothing it added outlives a
+    rollback.
     """
 
     FULL_S = 60.0
+    REFRESH_S = 1.0
     MARGIN = timedelta(seconds=2)
 
     def __init__(self, flush_s: float = 0.0) -> None:
-        self.rows: dict[int, _Known] = {}
-        self.by_category: dict[tuple[str, str], dict[int, tuple[_Known, Any]]] = {}
+        self.index = _CameraIndex()
         self.read_at: datetime | None = None
-        self.full_at = 0.0
+        self.full_at = self.refreshed_at = 0.0
         #: Repeat sightings are summed here and written every ``flush_s`` seconds (0: with
         #: each batch). ``staged``: this batch's, until it commits; ``pending``: committed
         #: batches', not yet written; ``flushing``: being written by the current batch.
@@ -595,9 +640,12 @@ class OpenCameraCases:
         self.flushing: dict[int, list[Any]] | None = None
         self.flushed_at = 0.0
 
+    @property
+    def rows(self) -> dict[int, _Known]:
+        return self.index.rows
+
     def invalidate(self) -> None:
-        self.rows.clear()
-        self.by_category.clear()
+        self.index.clear()
         self.read_at = None
 
     @staticmethod
@@ -641,33 +689,23 @@ class OpenCameraCases:
     def refresh(self, session: Session, oldest: datetime) -> None:
         import time
 
-        started = utcnow()
+        started, ticks = utcnow(), time.monotonic()
         where = [Case.component_id.is_(None)]
-        if self.read_at is None or time.monotonic() - self.full_at > self.FULL_S:
+        if self.read_at is None or ticks - self.full_at > self.FULL_S:
             self.invalidate()
             where += [Case.status.not_in(_CLOSED_FOR_GOOD), Case.reported_at >= oldest]
-            self.full_at = time.monotonic()
+            self.full_at = ticks
+        elif ticks - self.refreshed_at < self.REFRESH_S:
+            return
         else:
             where.append(Case.updated_at >= self.read_at - self.MARGIN)
         for row in session.execute(select(*_KNOWN_COLUMNS).where(*where)).all():
             known = _known(row)
             if known.status in _CLOSED_FOR_GOOD:
-                self.discard(known.id)
+                self.index.discard(known.id)
             else:
-                self.add(known)
-        self.read_at = started
-
-    def add(self, known: _Known) -> None:
-        if known.component_id is None:
-            self.discard(known.id)
-            self.rows[known.id] = known
-            self.by_category.setdefault((known.kind, known.code), {})[known.id] = (
-                known, known.as_open())
-
-    def discard(self, case_id: int) -> None:
-        old = self.rows.pop(case_id, None)
-        if old is not None:
-            self.by_category.get((old.kind, old.code), {}).pop(case_id, None)
+                self.index.add(known)
+        self.read_at, self.refreshed_at = started, ticks
 
 
 def add_sightings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -708,7 +746,9 @@ class _Candidates:
         self.by_id: dict[int, _Known] = {}
         self.open_component: dict[tuple[Any, str | None], _Known] = {}
         self.closed_component: dict[tuple[Any, str | None], list[_Known]] = {}
-        self.open_camera: dict[tuple[str, str], list[tuple[_Known, Any]]] = {}
+        #: Camera cases: the worker's cache's index (the batch's new cases join it), or
+        #: one of the batch's own.
+        self.camera = cache.index if cache is not None else _CameraIndex()
         found: list[_Known] = []
         if components:
             reopen = max((self.policy(o).reopen_days for o, _ in outcomes
@@ -723,8 +763,6 @@ class _Candidates:
             if cache is not None:
                 hours = max([p.hours for p in self._policies()])
                 cache.refresh(session, min(o.ts for o in camera) - timedelta(hours=hours))
-                for kind in kinds:  # the batch's own list, so that its new cases join it
-                    self.open_camera[kind] = list(cache.by_category.get(kind, {}).values())
             else:
                 hours = max(self.policy(o).hours for o in camera)
                 oldest = min(o.ts for o in camera) - timedelta(hours=hours)
@@ -754,8 +792,7 @@ class _Candidates:
             elif key not in self.open_component or known.id < self.open_component[key].id:
                 self.open_component[key] = known
         else:
-            self.open_camera.setdefault((known.kind, known.code), []).append(
-                (known, known.as_open()))
+            self.camera.add(known)
     def reopened(self, known: _Known) -> None:
         key = (known.component_id, known.rule_key)
         self.closed_component[key] = [c for c in self.closed_component.get(key, [])
@@ -773,9 +810,10 @@ class _Candidates:
             closed = [c.as_closed() for c in self.closed_component.get(key, [])
                       if c.closed_at is not None]
         else:
-            opened = [o for _, o in self.open_camera.get((trigger.category_kind,
-                                                          trigger.category_code), [])]
-            closed = []
+            policy = self.policy(trigger)
+            return decide_dedup(trigger, self.camera.near(trigger.category_kind,
+                                                          trigger.category_code, trigger.lat,
+                                                          policy.radius_m), [], policy)
         return decide_dedup(trigger, opened, closed, self.policy(trigger))
 
 
@@ -862,9 +900,7 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                 description=f"{trigger.reason_zh} / {trigger.reason_en}", attachments=files,
                 data=data, now=now, auto=sensor or bool(trigger.auto_register))
             known = _Known.of(case)
-            candidates.add(known)
-            if candidates.cache is not None:
-                candidates.cache.add(known)
+            candidates.add(known)  # and to the worker's cache, which the candidates share
             case_id = case.id
             report.opened.append(case_id)
         if evidence.device_id is not None and evidence.msg_id is not None:
@@ -874,9 +910,10 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
         known = candidates.by_id.get(case_id) or (cache.rows.get(case_id) if cache else None)
         quiet = (known is None or known.last_seen_at is None
                  or now - known.last_seen_at >= EVIDENCE_EVENT_GAP)
-        if quiet and (known is None or is_open(known.status)):
+        case = (load_case(session, case_id, lock=True)
+                if quiet and (known is None or is_open(known.status)) else None)
+        if case is not None and is_open(case.status):  # (closed elsewhere a moment ago: no)
             # The timeline entry (add_evidence counts one sighting itself).
-            case = load_case(session, case_id, lock=True)
             transition(session, cfg, case, "add_evidence", SYSTEM, now=now,
                        data={**seen.data, "sightings": seen.count}, attachments=seen.files)
             case.seen_count = (case.seen_count or 1) + seen.count - 1

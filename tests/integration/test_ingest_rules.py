@@ -70,6 +70,7 @@ def test_a_tilted_cover_opens_one_case_and_its_recovery_is_evidence(seeded_servi
 
 def test_camera_sightings_queue_or_dispatch_and_merge_nearby(seeded_services) -> None:
     pipeline = Pipeline(seeded_services)
+    pipeline.camera_cases.REFRESH_S = 0.0  # the test changes a case behind the worker's back
     t = datetime.now(UTC) - timedelta(minutes=3)
     with seeded_services.session() as s:
         lon, lat = s.scalar(select(Component.geom).where(
@@ -159,11 +160,13 @@ def test_a_fault_in_the_case_logic_never_costs_the_readings(seeded_services,
 
 def test_a_case_voided_at_the_desk_is_not_fed_again(seeded_services) -> None:
     """The ingest keeps open camera cases between batches; a case the desk voids meanwhile
-    drops out, and the next sighting opens a new case."""
+    drops out (on the worker's next read of changed cases), and the next sighting opens a new
+    case."""
     from data.cases import actor_for, transition
     from data.models import User
 
     pipeline = Pipeline(seeded_services)
+    pipeline.camera_cases.REFRESH_S = 0.0  # read changed cases before every batch
     t = datetime.now(UTC) - timedelta(minutes=3)
     with seeded_services.session() as s:
         lon, lat = s.scalar(select(Component.geom).where(
@@ -186,6 +189,40 @@ def test_a_case_voided_at_the_desk_is_not_fed_again(seeded_services) -> None:
                           .order_by(Case.id)).all()
         assert len(cases) == 2 and cases[0].id == first_id
         assert cases[1].status == "dispatched" and cases[1].seen_count == 1
+
+
+def test_a_sighting_of_a_case_closed_since_the_last_read_is_only_counted(seeded_services) -> None:
+    """Between the worker's reads a case may be voided at the desk while the worker still
+    thinks it open: a sighting that would make a timeline entry is counted instead, and the
+    batch's other outcomes are not lost."""
+    from data.cases import actor_for, transition
+    from data.models import User
+
+    pipeline = Pipeline(seeded_services)
+    pipeline.camera_cases.REFRESH_S = 3600.0  # the worker does not read the void
+    t = datetime.now(UTC) - timedelta(minutes=3)
+    with seeded_services.session() as s:
+        lon, lat = s.scalar(select(Component.geom).where(
+            Component.code == "4499020125000004")).coords[0]
+    pipeline.process([detection("w1", t, "garbage_overflow", 0.95, lon, lat)])
+    with seeded_services.transaction() as s:
+        first = s.scalars(select(Case).join(Detection, Detection.case_id == Case.id)
+                          .where(Detection.msg_id == "w1")).one()
+        command = actor_for(s, s.scalar(select(User).where(User.username == "command01")))
+        transition(s, seeded_services.cases, first, "void", command, reason="误报 false alarm")
+        first_id = first.id
+    pipeline.camera_cases.rows[first_id].last_seen_at = t - timedelta(hours=1)  # quiet
+    pipeline.process([detection("w2", t + timedelta(seconds=10), "garbage_overflow", 0.95,
+                                lon, lat),
+                      detection("w3", t + timedelta(seconds=10), "umbrella", 0.95, lon, lat)])
+    assert pipeline.stats.rule_errors == 0
+    with seeded_services.session() as s:
+        first = s.get(Case, first_id)
+        assert first.status == "void"
+        assert [e.action for e in events_of(s, first_id)][-1] == "void"
+        umbrella = s.scalars(select(Case).join(Detection, Detection.case_id == Case.id)
+                             .where(Detection.msg_id == "w3")).one()
+        assert umbrella.auto and umbrella.category_code == "0504"
 
 
 def test_repeat_sightings_are_summed_in_memory_and_written_on_flush(seeded_services) -> None:
