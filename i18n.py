@@ -75,6 +75,17 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def add_messages(messages: dict[str, dict[str, str]]) -> None:
+    """Add a page's texts (each page module keeps its own table beside its layout). A key
+    may be added twice only with the same texts."""
+    for key, entry in messages.items():
+        if "zh-CN" not in entry or "en" not in entry:
+            raise ValueError(f"text {key!r} needs zh-CN and en")
+        if key in MESSAGES and MESSAGES[key] != entry:
+            raise ValueError(f"text {key!r} is defined twice with different texts")
+        MESSAGES[key] = entry
+
+
 def current_lang() -> str:
     """The language of the current request (cookie, else the setting, else zh-CN)."""
     if flask.has_request_context():

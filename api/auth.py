@@ -35,6 +35,8 @@ PUBLIC_PREFIXES = (
     "/_favicon.ico", "/favicon.ico", "/open311/",
 )
 STAFF_ROLES = ("command", "inspector", "handler", "leader", "admin")
+#: Where ``/`` (the big screen) sends a role that may not see it: its own home page.
+HOME_PATHS = {"inspector": "/tablet", "handler": "/handler"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -117,6 +119,9 @@ def guard() -> flask.Response | None:
                               mimetype="application/json")
     roles = page_roles(path) if flask.request.method == "GET" else None
     if roles is not None and who.role not in roles:
+        home = HOME_PATHS.get(who.role)
+        if path == "/" and home is not None:
+            return flask.redirect(home)
         return forbidden_page()
     return None
 

@@ -15,7 +15,7 @@ from services import get_services
 
 dash.register_page(
     __name__,
-    path="/",
+    path="/overview",
     name="overview",
     roles=STAFF_ROLES,
     nav_key="nav.overview",

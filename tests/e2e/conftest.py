@@ -111,13 +111,13 @@ def wait(driver: WebDriver, timeout: float = WAIT_S) -> WebDriverWait:
 
 def sign_in(driver: WebDriver, base: str, username: str = DEMO_USER,
             password: str = DEMO_PASSWORD) -> None:
-    """Start signed out, sign in through the login form, land on the overview."""
+    """Start signed out, sign in through the login form, land on the role's home page."""
     driver.delete_all_cookies()
     driver.get(base + "/login")
     driver.find_element(By.ID, "login-username").send_keys(username)
     driver.find_element(By.ID, "login-password").send_keys(password)
     driver.find_element(By.ID, "login-submit").click()
-    wait(driver).until(ec.presence_of_element_located((By.ID, "overview-map")))
+    wait(driver).until(ec.presence_of_element_located((By.ID, "shell-nav")))
 
 
 def http_session(base: str, username: str = DEMO_USER,

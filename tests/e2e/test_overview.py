@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import urllib.error
 import urllib.request
@@ -145,6 +146,12 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+def open_overview(browser: WebDriver, base: str) -> None:
+    """Sign in as command-center staff (home: the big screen), then open the overview."""
+    sign_in(browser, base)
+    browser.get(base + "/overview")
+
+
 def test_signed_out_visitor_is_sent_to_login(live_app: LiveApp, browser: WebDriver) -> None:
     browser.delete_all_cookies()
     browser.get(live_app.base + "/")
@@ -155,7 +162,7 @@ def test_signed_out_visitor_is_sent_to_login(live_app: LiveApp, browser: WebDriv
 
 def test_sign_in_draws_every_grid_on_the_map(live_app: LiveApp, browser: WebDriver,
                                              tmp_path: Path) -> None:
-    sign_in(browser, live_app.base)
+    open_overview(browser, live_app.base)
     grids = codes_at(live_app, "grid")
     assert len(grids) >= 10, "the demo city should have its unit grids"
     state = wait_for_map(browser, grids)
@@ -171,7 +178,7 @@ def test_sign_in_draws_every_grid_on_the_map(live_app: LiveApp, browser: WebDriv
 
 def test_count_tiles_show_what_the_database_holds(live_app: LiveApp,
                                                   browser: WebDriver) -> None:
-    sign_in(browser, live_app.base)
+    open_overview(browser, live_app.base)
     expected = expected_counts(live_app)
     wait(browser).until(lambda d: tiles(d) == expected,
                         message=f"tiles {tiles(browser)} != database {expected}")
@@ -184,7 +191,7 @@ def test_count_tiles_show_what_the_database_holds(live_app: LiveApp,
 
 
 def test_street_level_shows_streets(live_app: LiveApp, browser: WebDriver) -> None:
-    sign_in(browser, live_app.base)
+    open_overview(browser, live_app.base)
     wait_for_map(browser, codes_at(live_app, "grid"))
     label = t("level.street", "zh-CN")
     browser.find_element(By.XPATH, f"//*[@id='overview-level']//label[.='{label}']").click()
@@ -195,7 +202,7 @@ def test_street_level_shows_streets(live_app: LiveApp, browser: WebDriver) -> No
 
 def test_picking_a_district_narrows_counts_and_map(live_app: LiveApp,
                                                   browser: WebDriver) -> None:
-    sign_in(browser, live_app.base)
+    open_overview(browser, live_app.base)
     wait_for_map(browser, codes_at(live_app, "grid"))
     district = Select(browser.find_element(By.ID, "overview-district"))
     assert district.first_selected_option.text == t("overview.all_city", "zh-CN")
@@ -213,20 +220,20 @@ def test_picking_a_district_narrows_counts_and_map(live_app: LiveApp,
 
 
 def test_english_switch_shows_english_labels(live_app: LiveApp, browser: WebDriver) -> None:
-    sign_in(browser, live_app.base)
+    open_overview(browser, live_app.base)
     browser.find_element(By.ID, "shell-lang").click()
     try:
         wait(browser).until(
             lambda d: d.find_element(By.ID, "overview-level").text.split("\n")[-1]
             == t("level.grid", "en"), message="level switch never turned English")
         nav = browser.find_element(By.ID, "shell-nav").text
-        assert nav == t("nav.overview", "en")
+        assert t("nav.overview", "en") in nav and not re.search("[\u4e00-\u9fff]", nav)
         assert browser.find_element(By.ID, "shell-logout").text == t("nav.logout", "en")
         wait(browser).until(lambda d: t("count.grids", "en") in d.find_element(
             By.ID, "overview-counts").text, message="count tiles never turned English")
         assert "单元网格" not in browser.find_element(By.CLASS_NAME, "og-panel").text
     finally:
-        browser.get(live_app.base + "/lang/zh-CN?next=/")
+        browser.get(live_app.base + "/lang/zh-CN?next=/overview")
 
 
 def test_callback_without_session_is_refused(live_app: LiveApp) -> None:
@@ -264,7 +271,7 @@ def test_malformed_area_code_gets_a_message_not_a_crash(live_app: LiveApp) -> No
 
 
 def test_page_loads_nothing_from_outside(live_app: LiveApp, browser: WebDriver) -> None:
-    sign_in(browser, live_app.base)
+    open_overview(browser, live_app.base)
     browser.get_log("performance")  # drop what the sign-in did
     browser.get_log("browser")
     browser.refresh()
