@@ -440,6 +440,12 @@ class RuleEngine:
             code: tuple(_Compiled(r) for r in rules)
             for code, rules in rules_by_type.items() if rules
         }
+        #: Per type, (metric, test, limit) of every rule: the quick check that most readings
+        #: (nothing abnormal, nothing counting) need and no more.
+        self._quick: dict[str, tuple[tuple[str, Any, Any], ...]] = {
+            code: tuple((r.metric, r.test, r.value) for r in compiled)
+            for code, compiled in self._compiled.items()
+        }
         self._events: dict[str, EventRule] = dict(events or {})
         self._no_data = no_data
         #: component id → {rule key → state}; only components that are abnormal or counting.
@@ -457,6 +463,14 @@ class RuleEngine:
         if rules is None:
             return out
         states = self._state.get(component_id)
+        if states is None:  # no state: only an abnormal value can change anything
+            get = metrics.get
+            for metric, test, limit in self._quick[type_code]:  # type: ignore[index]
+                v = get(metric, _MISSING)
+                if v is not _MISSING and test(v, limit):
+                    break
+            else:
+                return out
         t = -1.0  # epoch seconds, computed only when a Duration/Repetition needs it
         for r in rules:
             v = metrics.get(r.metric, _MISSING)

@@ -822,7 +822,25 @@ class _Sightings:
     count: int = 0
     last_ts: datetime | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
+    #: The latest sighting: (trigger, evidence, dedup decision); its data is built only if a
+    #: timeline entry is written.
+    last: tuple[Any, Evidence, Any] | None = None
+
+
+def _trigger_data(trigger: Any, evidence: Evidence) -> dict[str, Any]:
+    data = {"rule": trigger.rule_key, "ts": trigger.ts.isoformat(),
+            "values": dict(trigger.values), "reason": trigger.reason_zh,
+            "reason_en": trigger.reason_en}
+    if evidence.snapshot_sha256:
+        data["snapshot"] = evidence.snapshot_sha256
+    if evidence.confidence is not None:
+        data["confidence"] = evidence.confidence
+    return data
+
+
+def _snapshot_files(evidence: Evidence) -> list[dict[str, Any]]:
+    return ([{"sha256": evidence.snapshot_sha256, "mime": "image/jpeg"}]
+            if evidence.snapshot_sha256 else [])
 
 
 def apply_rule_outcomes(session: Session, cfg: CaseConfig,
@@ -862,29 +880,23 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                 report.normal.append(case.id)
             continue
         trigger = outcome
-        data = {"rule": trigger.rule_key, "ts": trigger.ts.isoformat(),
-                "values": dict(trigger.values), "reason": trigger.reason_zh,
-                "reason_en": trigger.reason_en}
-        if evidence.snapshot_sha256:
-            data["snapshot"] = evidence.snapshot_sha256
-        if evidence.confidence is not None:
-            data["confidence"] = evidence.confidence
-        files = ([{"sha256": evidence.snapshot_sha256, "mime": "image/jpeg"}]
-                 if evidence.snapshot_sha256 else [])
         decision = candidates.decide(trigger)
         if isinstance(decision, AddEvidence):
             case_id = decision.case_id
-            seen = sightings.setdefault(case_id, _Sightings())
+            seen = sightings.get(case_id)
+            if seen is None:
+                seen = sightings[case_id] = _Sightings()
             seen.count += 1
             seen.last_ts = max(seen.last_ts or trigger.ts, trigger.ts)
-            seen.files = (seen.files + files)[-3:]
-            seen.data = {**data, "matched_by": decision.matched_by,
-                         "distance_m": decision.distance_m}
+            if evidence.snapshot_sha256:
+                seen.files = (seen.files + _snapshot_files(evidence))[-3:]
+            seen.last = (trigger, evidence, decision)
             report.evidence.append(case_id)
         elif isinstance(decision, Reopen):
             case = load_case(session, decision.case_id, lock=True)
-            transition(session, cfg, case, "reopen", SYSTEM, now=now, data=data,
-                       note=trigger.reason_zh, attachments=files)
+            transition(session, cfg, case, "reopen", SYSTEM, now=now,
+                       data=_trigger_data(trigger, evidence), note=trigger.reason_zh,
+                       attachments=_snapshot_files(evidence))
             known = candidates.by_id.get(case.id) or _Known.of(case)
             candidates.reopened(known)
             case_id = case.id
@@ -897,8 +909,9 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                 lon=trigger.lon, lat=trigger.lat, grid_code=evidence.grid_code,
                 component_id=trigger.component_id, urgency=trigger.urgency,
                 rule_key=trigger.rule_key,
-                description=f"{trigger.reason_zh} / {trigger.reason_en}", attachments=files,
-                data=data, now=now, auto=sensor or bool(trigger.auto_register))
+                description=f"{trigger.reason_zh} / {trigger.reason_en}",
+                attachments=_snapshot_files(evidence), data=_trigger_data(trigger, evidence),
+                now=now, auto=sensor or bool(trigger.auto_register))
             known = _Known.of(case)
             candidates.add(known)  # and to the worker's cache, which the candidates share
             case_id = case.id
@@ -914,8 +927,11 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                 if quiet and (known is None or is_open(known.status)) else None)
         if case is not None and is_open(case.status):  # (closed elsewhere a moment ago: no)
             # The timeline entry (add_evidence counts one sighting itself).
-            transition(session, cfg, case, "add_evidence", SYSTEM, now=now,
-                       data={**seen.data, "sightings": seen.count}, attachments=seen.files)
+            trigger, evidence, decision = seen.last  # type: ignore[misc]
+            data = {**_trigger_data(trigger, evidence), "matched_by": decision.matched_by,
+                    "distance_m": decision.distance_m, "sightings": seen.count}
+            transition(session, cfg, case, "add_evidence", SYSTEM, now=now, data=data,
+                       attachments=seen.files)
             case.seen_count = (case.seen_count or 1) + seen.count - 1
             case.last_seen_at = now
         else:

@@ -52,15 +52,15 @@ def load_registry(session: Session, catalogue: Catalogue) -> Registry:
     """Every device, tracker, metric and detection event, as plain lookup tables."""
     rows = session.execute(
         select(Device.code, Device.id, Device.kind, Device.component_id, Component.code,
-               Component.type_code, Component.geom)
+               Component.type_code, Component.geom, Component.grid_code)
         .outerjoin(Component, Component.id == Device.component_id)
     ).all()
     by_component: dict[str, DeviceInfo] = {}
     by_device: dict[str, DeviceInfo] = {}
-    for code, device_id, kind, component_id, component_code, type_code, geom in rows:
+    for code, device_id, kind, component_id, component_code, type_code, geom, grid in rows:
         info = DeviceInfo(device_id, kind, component_id, type_code,
                           geom.x if geom is not None else None,
-                          geom.y if geom is not None else None)
+                          geom.y if geom is not None else None, grid)
         by_device[code] = info
         if component_code is not None and (component_code not in by_component
                                            or kind == "sensor"):

@@ -278,24 +278,24 @@ class Pipeline:
             return []
         if self._outcomes is not None and self._outcomes[0] is items:
             return self._outcomes[1]
-        engine = self.rules
+        on_reading, on_detection = self.rules.on_reading, self.rules.on_detection
         out: list[tuple[Any, Evidence]] = []
         for resolved, grid in batch.resolved:
             msg, device = resolved.message, resolved.device
             if device is None:
                 continue
-            if isinstance(msg, Reading):
+            if type(msg) is Reading:
                 if device.component_id is None:
                     continue
-                fired = engine.on_reading(device.component_id, device.type_code, msg.ts,
-                                          msg.metrics, device.lon, device.lat)
+                fired = on_reading(device.component_id, device.type_code, msg.ts,
+                                   msg.metrics, device.lon, device.lat)
                 if fired:
-                    ev = Evidence(device.device_id, msg.msg_id)
+                    ev = Evidence(device.device_id, msg.msg_id, grid_code=device.grid_code)
                     out.extend((f, ev) for f in fired)
-            elif isinstance(msg, Detection):
-                trigger = engine.on_detection(msg.event, msg.confidence, msg.ts,
-                                              device_id=device.device_id, component_id=None,
-                                              lon=resolved.lon, lat=resolved.lat)
+            elif type(msg) is Detection:
+                trigger = on_detection(msg.event, msg.confidence, msg.ts,
+                                       device_id=device.device_id, component_id=None,
+                                       lon=resolved.lon, lat=resolved.lat)
                 if trigger is not None:
                     out.append((trigger, Evidence(device.device_id, msg.msg_id,
                                                   msg.snapshot_sha256, msg.confidence, grid)))

@@ -287,6 +287,8 @@ class DeviceInfo:
     type_code: str | None
     lon: float | None
     lat: float | None
+    #: The unit grid of the device's component (None: no component, or not located).
+    grid_code: str | None = None
 
 
 @dataclass(frozen=True)
