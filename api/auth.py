@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
@@ -78,6 +79,7 @@ def require_roles(*roles: str) -> Callable[[F], F]:
                 raise Forbidden(f"role {who.role!r} may not do this")
             return fn(*args, **kwargs)
 
+        wrapper.roles = roles  # type: ignore[attr-defined]  (read by tests/integration/test_roles.py)
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -87,9 +89,17 @@ def page_roles(path: str) -> tuple[str, ...] | None:
     """The roles a Dash page allows, from its registration (None: not a page path)."""
     path = path.rstrip("/") or "/"
     for page in dash.page_registry.values():
-        if page.get("path") == path:
+        template = page.get("path_template")
+        if page.get("path") == path or (template and _template_matches(template, path)):
             return tuple(page.get("roles", STAFF_ROLES))
     return None
+
+
+def _template_matches(template: str, path: str) -> bool:
+    """Whether ``path`` is an instance of a page's ``path_template`` (``/cases/<case_id>``)."""
+    pattern = re.sub(r"<[^>/]+>", "[^/]+", re.escape(template).replace(r"\<", "<")
+                     .replace(r"\>", ">"))
+    return re.fullmatch(pattern, path) is not None
 
 
 def _same_origin() -> bool:
