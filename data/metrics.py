@@ -37,7 +37,9 @@ its cases counts in some field; groups are sorted by key.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -299,23 +301,110 @@ def indicator_cases(session: Session, *, start: datetime, end: datetime, by: str
     ``due_handling``), over the same period conditions. Its row count equals that number."""
     _check(start, end, by)
     field = _field_for(indicator)
-    stmt = select(Case.id).where(conditions(start, end)[field])
+    stmt = select(Case.id).where(conditions(start, end)[field], *group_filter(session, by, key))
+    return stmt.order_by(Case.id)
+
+
+def group_filter(session: Session, by: str, key: str) -> list[ColumnElement[bool]]:
+    """The conditions on a ``cases`` row that put it in group ``key`` of grouping ``by`` (the
+    keys :func:`indicators` returns); none for the city. Raises ValueError for a key that
+    names no group (a malformed area code, an unknown department code or username)."""
+    if by not in BY:
+        raise ValueError(f"cannot group indicators by {by!r}: use one of {', '.join(BY)}")
     if by == "city":
         if key != CITY_KEY:
             raise ValueError(f"the city-wide group's key is {CITY_KEY!r}, not {key!r}")
-    elif by in CODE_LENGTH:
+        return []
+    if by in CODE_LENGTH:
         n = CODE_LENGTH[by]
         if not isinstance(key, str) or len(key) != n or not _DIGITS.match(key):
             raise ValueError(f"a {by} code has {n} digits, not {key!r}")
-        stmt = stmt.where(_group_key(by) == key)
-    elif by == "department":
+        return [_group_key(by) == key]
+    if by == "department":
         dept = session.scalar(select(Department.id).where(Department.code == key))
         if dept is None:
             raise ValueError(f"no department with code {key!r}")
-        stmt = stmt.where(Case.department_id == dept)
+        return [Case.department_id == dept]
+    user = session.scalar(select(User.id).where(User.username == key))
+    if user is None:
+        raise ValueError(f"no user {key!r}")
+    return [Case.inspector_id == user]
+
+
+# -- series over consecutive periods -----------------------------------------------------------
+def _series_percentile(session: Session, periods: Sequence[tuple[datetime, datetime]],
+                       where: list[ColumnElement[bool]], p: int) -> list[float | None]:
+    """Nearest-rank ``p``-th percentile of handling hours per period, as :func:`_p90` computes
+    it, with the durations bucketed by period (a ``CASE`` on ``handled_at``) in a subquery —
+    so that PostgreSQL groups by the bucket's name, not by an expression full of bound
+    datetimes that it cannot match between SELECT and GROUP BY."""
+    dialect = session.get_bind().dialect.name
+    secs = seconds_between(dialect, Case.handled_at, Case.dispatched_at)
+    bucket = case(*((_within(Case.handled_at, s, e), literal_column(str(i)))
+                    for i, (s, e) in enumerate(periods)), else_=None)
+    handled = conditions(periods[0][0], periods[-1][1])["handled"]
+    inner = select(bucket.label("k"), secs.label("secs")).where(*where, handled).subquery()
+    if dialect == "postgresql":
+        stmt = (select(inner.c.k, func.percentile_disc(p / 100).within_group(inner.c.secs))
+                .where(inner.c.k.is_not(None)).group_by(inner.c.k))
     else:
-        user = session.scalar(select(User.id).where(User.username == key))
-        if user is None:
-            raise ValueError(f"no user {key!r}")
-        stmt = stmt.where(Case.inspector_id == user)
-    return stmt.order_by(Case.id)
+        ranked = select(
+            inner.c.k, inner.c.secs,
+            func.row_number().over(partition_by=inner.c.k, order_by=inner.c.secs).label("rn"),
+            func.count().over(partition_by=inner.c.k).label("n"),
+        ).where(inner.c.k.is_not(None)).subquery()
+        stmt = select(ranked.c.k, ranked.c.secs).where(
+            ranked.c.rn == (int(p) * ranked.c.n + 99) // 100)
+    found = {int(k): float(v) for k, v in session.execute(stmt) if v is not None}
+    return [found[i] / 3600 if i in found else None for i in range(len(periods))]
+
+
+def indicator_series(session: Session, *, periods: Sequence[tuple[datetime, datetime]],
+                     by: str, key: str, indicator: str) -> list[float | None]:
+    """One indicator of one group over several periods (a month-on-month trend), in one pass.
+
+    ``periods`` are half-open ``[start, end)`` periods in ascending order that do not overlap
+    (e.g. the last twelve months). Each value equals ``indicators(..., start, end, by)``'s
+    value of ``indicator`` for group ``key``, or None (zero denominator, or no group): the
+    sums use :func:`conditions` of each period, one ``SUM(CASE …)`` per period and field, in
+    one query over ``cases`` (two for the 90th percentile: the durations are bucketed by
+    period with a ``CASE`` on ``handled_at``, then one percentile per bucket), never one
+    query per period.
+    """
+    ind = next((i for i in INDICATORS if i.key == indicator), None)
+    if ind is None:
+        raise ValueError(f"unknown indicator {indicator!r}: use one of "
+                         + ", ".join(i.key for i in INDICATORS))
+    if not periods:
+        return []
+    for start, end in periods:
+        _check(start, end, by)
+    for (_, end), (start, _) in itertools.pairwise(periods):
+        if start < end:
+            raise ValueError("periods must be ascending and must not overlap")
+    where = group_filter(session, by, key)
+    first, last = periods[0][0], periods[-1][1]
+    if ind.percentile is not None:
+        return _series_percentile(session, periods, where, ind.percentile)
+    fields = [f for f in (ind.numerator, ind.denominator) if f is not None]
+    secs = seconds_between(session.get_bind().dialect.name, Case.handled_at, Case.dispatched_at)
+    sums = []
+    for i, (start, end) in enumerate(periods):
+        conds = conditions(start, end)
+        for field in fields:
+            if field == "handling_seconds":
+                sums.append(func.coalesce(func.sum(case((conds["handled"], secs), else_=0.0)),
+                                          0.0).label(f"{field}_{i}"))
+            else:
+                sums.append(func.coalesce(func.sum(case((conds[field], 1), else_=0)), 0)
+                            .label(f"{field}_{i}"))
+    # Counting in a sub-period implies counting in the whole span: skip the rest early.
+    whole = conditions(first, last)
+    relevant = or_(*(whole[_BEHIND.get(f, f)] for f in fields))
+    row = session.execute(select(*sums).where(*where, relevant)).one()._mapping
+    out = []
+    for i in range(len(periods)):
+        tally = CaseTally(**{f: (float(row[f"{f}_{i}"]) if f == "handling_seconds"
+                                 else int(row[f"{f}_{i}"])) for f in fields})
+        out.append(compute(tally)[ind.key])
+    return out

@@ -16,7 +16,8 @@ if [ ! -d /etc/postgresql ] || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
   fresh_pg=1
 fi
 pgver="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1 || true)"
-want=(chromium chromium-driver fonts-noto-cjk mosquitto mosquitto-clients libjpeg-turbo-progs)
+want=(chromium chromium-driver fonts-noto-cjk fonts-wqy-microhei poppler-utils mosquitto mosquitto-clients
+      libjpeg-turbo-progs)
 if [ "$fresh_pg" = 1 ]; then
   want+=(postgresql postgresql-postgis)
 else
