@@ -63,7 +63,9 @@ def create_app(services: Services) -> dash.Dash:
         update_title=None,
         suppress_callback_exceptions=True,
     )
-    import callbacks  # noqa: F401  (registers every page's callbacks)
+    import callbacks  # registers every page's callbacks
+
+    callbacks.register()  # (again, if an earlier app in this process took them)
     from layouts._shell import shell
 
     app.layout = shell
@@ -230,8 +232,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
     services = _services(settings)
     from services import prepare_database
 
-    report = prepare_database(services, seed=not args.schema_only)
+    history = args.history
+    if history is None:
+        history = not args.schema_only and settings.demo_history == "auto"
+    report = prepare_database(services, seed=not args.schema_only, history=False)
     print(report.summary() if report else "schema is current")
+    if history:
+        from services import seed_demo_history
+
+        done = seed_demo_history(services)
+        print(done.summary() if done is not None
+              else "demo history: nothing to do (already there, or no demo city)")
     return 0
 
 
@@ -316,8 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     web.set_defaults(func=cmd_web)
 
     seed = sub.add_parser("seed", help="create/upgrade the schema and load the demo city "
-                                       "(idempotent)")
+                                       "and its case history (idempotent)")
     seed.add_argument("--schema-only", action="store_true", help="only upgrade the schema")
+    seed.add_argument("--history", action=argparse.BooleanOptionalAction, default=None,
+                      help="also write two months of demo case history up to now (default: "
+                           "ONEGRID_DEMO_HISTORY, auto = yes; once: a second run adds nothing)")
     seed.set_defaults(func=cmd_seed)
 
     ing = sub.add_parser("ingest", help="MQTT ingest workers (needs ONEGRID_MQTT_URL)")

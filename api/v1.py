@@ -6,6 +6,11 @@ Every route here also names the roles that may call it. Errors are always JSON:
 404 (missing or not visible), 405, 409 (the workflow refused: ``CaseError``) or 500.
 
 Routes are thin: they parse, call ``data.case_views`` / ``data.cases``, and shape the answer.
+
+``POST /cases`` and ``POST /cases/<id>/transitions`` take a client ``request_id`` (or an
+``Idempotency-Key`` header): a retry of a request already applied answers its first result
+with 200 and changes nothing (the tablet's outbox relies on it). ``POST /uploads`` stores a
+photo checked by its content (``data.uploads``).
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ from data.case_views import (
     summary,
     visibility_for,
 )
-from data.cases import CaseError, actor_for, department_id, report_case, transition
-from data.models import Department, User
+from data.cases import CaseError, actor_for, department_id, load_case, report_case, transition
+from data.models import Case, Department, User
+from data.tasks import case_for_request, event_for_request, lock_for_request
 from data.types import utcnow
+from data.uploads import MAX_BYTES, UploadError, store_upload, too_large
 from services import get_services
 
 log = logging.getLogger("onegrid.api")
@@ -58,6 +65,10 @@ AREA_LEVELS = {"district": 6, "street": 9, "community": 12, "grid": 15}
 CASE_ERROR_STATUS = {"not_found": 404, "unknown_category": 400, "bad_urgency": 400,
                      "unknown_department": 400}
 MAX_ATTACHMENTS = 20
+UPLOAD_ROLES = ACT_ROLES
+#: A client's request id (idempotency key): what a retry sends again to be recognised.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{7,63}$")
+UPLOAD_STATUS = {"too_large": 413, "unsupported_type": 415}
 _DEPT_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,20}$")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -321,6 +332,28 @@ def _data(body: Mapping[str, Any]) -> dict[str, Any]:
     return dict(value)
 
 
+def _request_id(body: Mapping[str, Any]) -> str | None:
+    """The client's ``request_id`` (or the ``Idempotency-Key`` header): 8–64 letters, digits
+    and ``_ . : -``. A retry of a request already applied returns its first result."""
+    value = body.get("request_id")
+    if value is None:
+        value = flask.request.headers.get("Idempotency-Key")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _REQUEST_ID.match(value):
+        raise _bad("bad_request_id", "request_id must be 8 to 64 letters, digits, '_', '.', "
+                   "':' or '-' (a fresh random id per action, sent again with each retry)",
+                   "request_id 须为 8 到 64 位字母、数字或 _ . : -"
+                   "（每个操作一个随机编号，重试时不变）")
+    return value
+
+
+def _transition_answer(session: Any, case_id: int, event: Any) -> dict[str, Any]:
+    return {"event": event_dict(session, event), "case": {
+        "id": case_id, "status": event.to_state,
+        "status_label": dict(zip(("zh", "en"), STATE_LABELS[event.to_state], strict=True))}}
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Fraction):
         return float(value)
@@ -382,10 +415,23 @@ def case_transition(case_id: int) -> Any:
     reason, note = _text(body, "reason", 200), _text(body, "note")
     attachments, data = _attachments(body), _data(body)
     lon, lat = _lonlat(body, required=False)
+    request_id = _request_id(body)
+    if request_id is not None:
+        data["request_id"] = request_id
     with services.transaction() as session:
-        _, actor = _caller(session)
+        user, actor = _caller(session)
         if not is_visible(session, case_id, visibility_for(actor)):
             raise _not_found(case_id)
+        if request_id is not None:
+            load_case(session, case_id, lock=True)  # a concurrent copy waits for this one
+            done = event_for_request(session, case_id, user.id, request_id)
+            if done is not None:
+                if done.action != action:
+                    raise ApiError(409, "request_id_reused", f"request_id {request_id!r} was "
+                                   f"used for '{done.action}' on this case; send a new id "
+                                   "for a new action", f"request_id 已用于「{done.action}」操作，"
+                                   "新的操作请使用新的编号")
+                return flask.jsonify(_transition_answer(session, case_id, done)), 200
         if isinstance(body.get("department"), str) and "department_id" not in data:
             dept = department_id(session, body["department"])
             if dept is None:
@@ -394,12 +440,15 @@ def case_transition(case_id: int) -> Any:
             data["department_id"] = dept
         event = transition(session, services.cases, case_id, action, actor, reason=reason,
                            note=note, attachments=attachments, data=data, lon=lon, lat=lat,
-                           origin="api")
+                           origin=_origin(body))
         session.flush()
-        out = {"event": event_dict(session, event), "case": {
-            "id": case_id, "status": event.to_state,
-            "status_label": dict(zip(("zh", "en"), STATE_LABELS[event.to_state], strict=True))}}
+        out = _transition_answer(session, case_id, event)
     return flask.jsonify(out), 201
+
+
+def _origin(body: Mapping[str, Any]) -> str:
+    """Where the action was taken: ``api``, or ``tablet`` when the tablet's outbox sent it."""
+    return "tablet" if body.get("origin") == "tablet" else "api"
 
 
 @bp.post("/cases")
@@ -419,18 +468,63 @@ def case_report() -> Any:
         raise _bad("bad_urgency", "urgency must be urgent, normal or low", "紧急程度无效")
     description, title = _text(body, "description"), _text(body, "title", 200)
     attachments = _attachments(body)
+    request_id = _request_id(body)
+    status = 201
     with services.transaction() as session:
         user, actor = _caller(session)
-        case = report_case(session, cfg, kind=kind, code=code, actor=actor, source=user.role,
-                           lon=lon, lat=lat, title=title, description=description,
-                           urgency=urgency, attachments=attachments, origin="api")
+        case: Case | None = None
+        if request_id is not None:
+            lock_for_request(session, request_id)
+            case = case_for_request(session, user.id, request_id)
+            status = 200 if case is not None else 201
+        if case is None:
+            case = report_case(session, cfg, kind=kind, code=code, actor=actor,
+                               source=user.role, lon=lon, lat=lat, title=title,
+                               description=description, urgency=urgency,
+                               attachments=attachments, external_id=request_id,
+                               origin=_origin(body))
         session.flush()
         dept = session.get(Department, case.department_id) if case.department_id else None
         out = summary(case, dept.code if dept else None, cfg, utcnow())
     response = flask.jsonify(out)
-    response.status_code = 201
+    response.status_code = status
     response.headers["Location"] = f"{PREFIX}/cases/{out['id']}"
     return response
+
+
+@bp.post("/uploads")
+@roles(*UPLOAD_ROLES)
+def upload() -> Any:
+    """Store a photo (multipart field ``file``): its real type is read from the content
+    (JPEG, PNG or WebP), at most 10 MB. Answers ``{"sha256", "mime", "size", "url", "width",
+    "height"}`` — 201 when stored now, 200 when the same content was stored before."""
+    services = get_services()
+    length = flask.request.content_length
+    if length is not None and length > MAX_BYTES + 64 * 1024:  # the file plus form overhead
+        raise _upload_error(too_large(length))
+    if not (flask.request.mimetype or "").startswith("multipart/form-data"):
+        raise _bad("multipart_required", "send the photo as multipart/form-data in the field "
+                   "'file'", "请以 multipart/form-data 格式在 file 字段中上传照片")
+    file = flask.request.files.get("file")
+    if file is None:
+        raise _bad("file_required", "no file: send the photo in the multipart field 'file'",
+                   "未收到文件：请在 file 字段中上传照片")
+    data = file.stream.read(MAX_BYTES + 1)
+    who = current_principal()
+    try:
+        with services.transaction() as session:
+            stored = store_upload(session, services.settings.media_dir, data,
+                                  uploaded_by=who.user_id if who else None,
+                                  original_name=file.filename)
+    except UploadError as exc:
+        raise _upload_error(exc) from None
+    return flask.jsonify({"sha256": stored.sha256, "mime": stored.mime, "size": stored.size,
+                          "url": stored.url, "width": stored.width,
+                          "height": stored.height}), 201 if stored.created else 200
+
+
+def _upload_error(exc: UploadError) -> ApiError:
+    return ApiError(UPLOAD_STATUS.get(exc.code, 400), exc.code, exc.message, exc.message_zh)
 
 
 @bp.get("/queue")
@@ -448,7 +542,7 @@ def queue() -> Any:
 def unknown(rest: str) -> Any:
     """Any other GET under /api/v1 (the pages' catch-all route would answer it in HTML)."""
     raise ApiError(404, "not_found", f"there is no {PREFIX}/{rest}: the API has /cases, "
-                   "/queue and /metrics", f"接口 {PREFIX}/{rest} 不存在")
+                   "/queue, /metrics and (POST) /uploads", f"接口 {PREFIX}/{rest} 不存在")
 
 
 @bp.get("/metrics")
