@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import shapely.geometry
 from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from cases.catalogue import URGENCY_LABELS
-from cases.clock import light
+from cases.clock import deadline, light
 from cases.workflow import (
     ACTION_LABELS,
     HIDDEN,
@@ -33,7 +34,7 @@ from cases.workflow import (
     is_hidden,
 )
 from data.cases import CaseConfig, time_used
-from data.models import Case, CaseEvent, Department, User
+from data.models import Attachment, Case, CaseEvent, Department, Detection, Region, UnitGrid, User
 from data.types import utcnow
 
 SEE_ALL_ROLES = ("command", "leader", "admin")
@@ -222,7 +223,7 @@ def _event(event: CaseEvent, name: str | None) -> dict[str, Any]:
         "from_state": event.from_state, "to_state": event.to_state,
         "actor_role": event.actor_role, "actor_id": event.actor_id,
         "actor_name": name or (role[0] if role else event.actor_role),
-        "at": iso(event.at), "note": event.note,
+        "at": iso(event.at), "origin": event.origin, "note": event.note,
         "attachments": (event.attachments or {}).get("files", []),
         "data": event.data or {}, "lon": lon, "lat": lat,
     }
@@ -344,4 +345,181 @@ def public_requests(session: Session, cfg: CaseConfig, *, codes: Iterable[str] =
             "department_name": (dept_name_en or dept_name) if en else dept_name,
             "status_notes": notes.get(case.id), "media_url": media.get(case.id),
         })
+    return out
+
+
+# -- the case page (案件详情) --------------------------------------------------------------------
+#: Photos of the problem (before) and of the fix (after), by the event that brought them.
+BEFORE_ACTIONS = frozenset({"report", "add_evidence", "reopen"})
+AFTER_ACTIONS = frozenset({"feedback", "verify_pass", "verify_fail", "close"})
+MAX_PHOTOS = 24
+#: The clock steps of a case's life, in order, with the case columns that time them.
+STEP_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("dispatch", "dispatch_deadline_at", "dispatched_at"),
+    ("handle", "handle_deadline_at", "handled_at"),
+)
+
+
+def step_outcome(done_at: datetime | None, due_at: datetime | None, now: datetime, *,
+                 running: bool) -> str | None:
+    """How a step went against its deadline: ``met`` / ``missed`` once done, ``pending`` /
+    ``overdue`` while it runs; None when it has no deadline or stopped undone (declined,
+    voided, suspended)."""
+    if due_at is None:
+        return None
+    if done_at is not None and not running:
+        return "met" if done_at <= due_at else "missed"
+    if running:
+        return "overdue" if now > due_at else "pending"
+    return None
+
+
+def step_deadlines(case: Case, cfg: CaseConfig, now: datetime) -> list[dict[str, Any]]:
+    """The register, dispatch, handle and close deadlines of a case against when each step
+    was done (JSON-ready): ``step``, ``due_at``, ``done_at``, ``outcome``."""
+    running_open = case.status in OPEN and case.status != "suspended"
+    rows: list[dict[str, Any]] = []
+    register_due = case.deadline_at if case.step == "register" else None
+    if register_due is None and case.reported_at is not None:
+        category = cfg.catalogue.get(case.category_kind, case.category_code)
+        if category is not None and case.urgency in cfg.limits.get(category.limits, {}):
+            register_due = deadline(case.reported_at,
+                                    cfg.limit(category, case.urgency, "register"), cfg.calendar)
+    register_running = case.step == "register" and running_open
+    rows.append({"step": "register", "due_at": register_due, "done_at": case.registered_at,
+                 "outcome": step_outcome(case.registered_at, register_due, now,
+                                         running=register_running)})
+    for step, due_column, done_column in STEP_COLUMNS:
+        running = case.step == step and running_open
+        due, done = getattr(case, due_column), getattr(case, done_column)
+        rows.append({"step": step, "due_at": due, "done_at": None if running else done,
+                     "outcome": step_outcome(done, due, now, running=running)})
+    rows.append({"step": "close", "due_at": case.close_deadline_at, "done_at": case.closed_at,
+                 "outcome": step_outcome(case.closed_at, case.close_deadline_at, now,
+                                         running=running_open)})
+    for row in rows:
+        row["due_at"], row["done_at"] = iso(row["due_at"]), iso(row["done_at"])
+    return rows
+
+
+def stored_files(session: Session, shas: Iterable[str]) -> set[str]:
+    """The hashes among ``shas`` that have a stored file (an ``attachments`` row)."""
+    wanted = sorted({s for s in shas if isinstance(s, str) and s})
+    found: set[str] = set()
+    for chunk in (wanted[i:i + 500] for i in range(0, len(wanted), 500)):
+        found.update(session.scalars(select(Attachment.sha256)
+                                     .where(Attachment.sha256.in_(chunk))))
+    return found
+
+
+def _sha(item: Any) -> str | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping) and isinstance(item.get("sha256"), str):
+        return item["sha256"]
+    return None
+
+
+def case_photos(session: Session, case_id: int, events: list[dict[str, Any]],
+                limit: int = MAX_PHOTOS) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Photos of the problem (the report's and later sightings' attachments, and snapshots of
+    the detections linked to the case) and of the fix (feedback and verification), each
+    ``{"sha256", "at", "action"}``, only files that are stored, each hash once. Marks every
+    event's stored attachments in its ``photos`` list too."""
+    snapshots = session.execute(
+        select(Detection.snapshot_sha256, Detection.ts)
+        .where(Detection.case_id == case_id, Detection.snapshot_sha256.is_not(None))
+        .order_by(Detection.ts.desc()).limit(limit)).all()
+    shas = {_sha(f) for e in events for f in e["attachments"]} | {s for s, _ in snapshots}
+    stored = stored_files(session, [s for s in shas if s])
+    before: list[dict[str, Any]] = []
+    after: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def put(target: list[dict[str, Any]], sha: str | None, at: str | None, action: str) -> None:
+        if sha in stored and sha not in seen and len(target) < limit:
+            seen.add(sha)  # type: ignore[arg-type]
+            target.append({"sha256": sha, "at": at, "action": action})
+
+    for event in events:
+        event["photos"] = [s for s in map(_sha, event["attachments"]) if s in stored]
+        fix = event["action"] in AFTER_ACTIONS or event["actor_role"] in ("handler", "shop_owner")
+        for sha in event["photos"]:
+            put(after if fix else before, sha, event["at"], event["action"])
+    for sha, ts in snapshots:
+        put(before, sha, iso(ts), "detection")
+    return before, after
+
+
+def grid_place(session: Session, grid_code: str | None) -> dict[str, Any]:
+    """A grid's name, inspector and outline (GeoJSON geometry) with the names of its community,
+    street and district: ``{"grid": {...} | None, "community"|"street"|"district": {...}}``."""
+    out: dict[str, Any] = {"grid": None, "community": None, "street": None, "district": None}
+    if not grid_code:
+        return out
+    row = session.execute(
+        select(UnitGrid.name, UnitGrid.geom, User.display_name)
+        .outerjoin(User, User.id == UnitGrid.inspector_id)
+        .where(UnitGrid.code == grid_code)).first()
+    if row is not None:
+        name, geom, inspector = row
+        out["grid"] = {"code": grid_code, "name": name, "inspector": inspector,
+                       "geometry": shapely.geometry.mapping(geom) if geom is not None
+                       else None}
+    codes = [grid_code[:n] for n in (6, 9, 12) if len(grid_code) >= n]
+    for code, level, name, name_en in session.execute(
+            select(Region.code, Region.level, Region.name, Region.name_en)
+            .where(Region.code.in_(codes))):
+        if level in out:
+            out[level] = {"code": code, "zh": name, "en": name_en or name}
+    return out
+
+
+def departments_by_id(session: Session) -> dict[int, dict[str, str]]:
+    """Every department: id → ``{"code", "zh", "en"}`` (a few dozen rows)."""
+    return {i: {"code": c, "zh": n, "en": e or n} for i, c, n, e in session.execute(
+        select(Department.id, Department.code, Department.name, Department.name_en))}
+
+
+def case_page(session: Session, cfg: CaseConfig, case_id: int, visibility: Visibility,
+              actor: Actor, *, now: datetime | None = None) -> dict[str, Any] | None:
+    """Everything the case page shows (JSON-ready): :func:`case_detail` plus the category's
+    conditions, the place's names and grid outline, department, inspector, handler and
+    reporter names, photos before and after, the step deadlines and the time used of the
+    step on the clock. None when the case does not exist or ``visibility`` hides it."""
+    now = now or utcnow()
+    out = case_detail(session, cfg, case_id, visibility, actor, now=now)
+    if out is None:
+        return None
+    case = session.get(Case, case_id)
+    assert case is not None  # case_detail found it in this session
+    category = cfg.catalogue.get(case.category_kind, case.category_code)
+    if category is not None:
+        out["conditions"] = {"register": {"zh": category.register_condition,
+                                          "en": category.register_condition_en},
+                             "close": {"zh": category.close_condition,
+                                       "en": category.close_condition_en}}
+    depts = departments_by_id(session)
+    out["department_name"] = depts.get(case.department_id) if case.department_id else None
+    people = {case.inspector_id, case.handler_id, case.reporter_id} - {None}
+    names = {i: n for i, n in session.execute(
+        select(User.id, User.display_name).where(User.id.in_(sorted(people))))} if people else {}
+    out["inspector_name"] = names.get(case.inspector_id)
+    out["handler_name"] = names.get(case.handler_id)
+    out["reporter_name"] = names.get(case.reporter_id)
+    out["place"] = grid_place(session, case.grid_code)
+    out["merged_into"] = None
+    if case.merged_into_id is not None:
+        out["merged_into"] = {"id": case.merged_into_id, "code": session.scalar(
+            select(Case.code).where(Case.id == case.merged_into_id))}
+    for event in out["events"]:
+        dept = (event["data"] or {}).get("department_id")
+        if isinstance(dept, int) and dept in depts:
+            event["department"] = depts[dept]
+        role = ROLE_LABELS.get(event["actor_role"])
+        event["role_label"] = {"zh": role[0], "en": role[1]} if role else None
+    out["photos_before"], out["photos_after"] = case_photos(session, case_id, out["events"])
+    out["deadlines"] = step_deadlines(case, cfg, now)
+    out["time_used"] = time_used(case, cfg, now)
+    out["suspended"] = case.status == "suspended"
     return out
