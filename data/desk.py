@@ -30,8 +30,9 @@ from data.models import Case, CaseEvent, Component, ComponentType, Department, R
 from data.types import utcnow
 
 #: The desk's work lists: waiting for registration, registered but not dispatched (an auto
-#: case no route matched, or one registered by hand), overdue cases in progress to supervise.
-LISTS = ("queue", "dispatch", "supervise")
+#: case no route matched, or one registered by hand), overdue cases in progress to supervise,
+#: and cases the inspector verified, waiting to be closed (核实结案).
+LISTS = ("queue", "dispatch", "supervise", "close")
 IN_PROGRESS = ("registered", "dispatched", "accepted", "handled")
 LIST_LIMIT = 100
 #: How many same-category open cases are read to find the near ones (newest first).
@@ -54,7 +55,8 @@ class WorkList:
 def work_list(session: Session, cfg: CaseConfig, kind: str, *, limit: int = LIST_LIMIT,
               now: datetime | None = None) -> WorkList:
     """``queue``: reported cases, oldest first; ``dispatch``: registered cases, oldest first;
-    ``supervise``: cases in progress past their step's deadline, most overdue first."""
+    ``supervise``: cases in progress past their step's deadline, most overdue first;
+    ``close``: verified cases, the longest waiting first."""
     now = now or utcnow()
     if kind == "queue":
         items, total = registration_queue(session, cfg, per_page=limit, now=now)
@@ -66,6 +68,9 @@ def work_list(session: Session, cfg: CaseConfig, kind: str, *, limit: int = LIST
         where = [Case.status.in_(IN_PROGRESS), Case.deadline_at.is_not(None),
                  Case.deadline_at < now]
         order = (Case.deadline_at.asc(), Case.id.asc())
+    elif kind == "close":
+        where = [Case.status == "verified"]
+        order = (Case.verified_at.asc(), Case.id.asc())
     else:
         raise ValueError(f"unknown desk list {kind!r}: one of {', '.join(LISTS)}")
     total = session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
@@ -83,6 +88,7 @@ def list_counts(session: Session, now: datetime | None = None) -> dict[str, int]
         "supervise": session.scalar(count.where(
             Case.status.in_(IN_PROGRESS), Case.deadline_at.is_not(None),
             Case.deadline_at < now)) or 0,
+        "close": session.scalar(count.where(Case.status == "verified")) or 0,
     }
 
 
@@ -230,7 +236,7 @@ def case_evidence(session: Session, cfg: CaseConfig, case_id: int, actor: Actor,
 
 
 # -- actions -----------------------------------------------------------------------------------
-DESK_ACTIONS = ("register", "decline", "merge", "dispatch", "supervise")
+DESK_ACTIONS = ("register", "decline", "merge", "dispatch", "supervise", "close")
 
 
 def last_seq(session: Session, case_id: int) -> int | None:

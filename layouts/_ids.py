@@ -79,6 +79,7 @@ DESK_MERGE = "desk-merge"
 DESK_DEPARTMENT = "desk-department"
 DESK_DISPATCH = "desk-dispatch"
 DESK_SUPERVISE = "desk-supervise"
+DESK_CLOSE = "desk-close"
 # -- end of desk ids --
 
 # The case page (案件详情, /cases/<id>): case-*

@@ -50,6 +50,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("merge", ids.DESK_MERGE, "outline-secondary"),
     ("dispatch", ids.DESK_DISPATCH, "success"),
     ("supervise", ids.DESK_SUPERVISE, "warning"),
+    ("close", ids.DESK_CLOSE, "success"),
 )
 
 add_messages({
@@ -58,6 +59,7 @@ add_messages({
     "desk.list.queue": {"zh-CN": "待立案", "en": "To register"},
     "desk.list.dispatch": {"zh-CN": "待派遣", "en": "To dispatch"},
     "desk.list.supervise": {"zh-CN": "超期督办", "en": "Overdue"},
+    "desk.list.close": {"zh-CN": "待结案", "en": "To close"},
     "desk.list.empty": {"zh-CN": "当前没有案件。", "en": "No cases here now."},
     "desk.list.more": {"zh-CN": "仅显示前 {n} 件，共 {total} 件。",
                        "en": "Showing the first {n} of {total}."},
@@ -90,6 +92,7 @@ add_messages({
     "desk.action.merge": {"zh-CN": "合并", "en": "Merge"},
     "desk.action.dispatch": {"zh-CN": "派遣", "en": "Dispatch"},
     "desk.action.supervise": {"zh-CN": "督办", "en": "Supervise"},
+    "desk.action.close": {"zh-CN": "结案", "en": "Close"},
     "desk.done": {"zh-CN": "已{action}：案件 {code}", "en": "{action}: case {code}"},
     "desk.refused": {"zh-CN": "操作未执行：", "en": "Not done: "},
     "desk.stale": {"zh-CN": "案件 {code} 刚刚有了新的变化，请核对后再操作。",
@@ -358,6 +361,7 @@ def _action_panel(lang: str) -> html.Fieldset:
                              placeholder=t("desk.merge_target.none")),
                   buttons["merge"]], className="og-desk-row"),
         html.Div(buttons["supervise"], className="og-desk-row"),
+        html.Div(buttons["close"], className="og-desk-row"),
     ], id=ids.DESK_ACTIONS, hidden=True, className="og-desk-actions")
 
 

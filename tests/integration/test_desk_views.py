@@ -208,6 +208,42 @@ def test_supervise_list_holds_overdue_cases_in_progress(seeded_services, place) 
         assert events_of(s, late_id)[-1].action == "supervise"
 
 
+def test_verified_cases_wait_in_the_close_list_and_close_from_the_desk(seeded_services,
+                                                                     place) -> None:
+    from data.cases import transition
+
+    lon, lat = _offset(place.lon, place.lat, 1200)
+    with seeded_services.transaction() as s:
+        case = report_case(s, seeded_services.cases, kind="event", code="0503", actor=SYSTEM,
+                           source="camera", lon=lon, lat=lat, auto=True)
+        handler = s.scalar(select(User).where(User.role == "handler",
+                                              User.department_id == case.department_id))
+        transition(s, seeded_services.cases, case, "accept", actor_for(s, handler))
+        transition(s, seeded_services.cases, case, "feedback", actor_for(s, handler),
+                   note="摊位已清理 stall cleared",
+                   attachments=[{"sha256": SHA_STORED, "mime": "image/jpeg"}])
+        inspector = s.get(User, s.scalar(select(UnitGrid.inspector_id)
+                                         .where(UnitGrid.code == case.grid_code)))
+        transition(s, seeded_services.cases, case, "verify_pass", actor_for(s, inspector))
+        case_id = case.id
+    with seeded_services.session() as s:
+        waiting = work_list(s, seeded_services.cases, "close")
+        assert case_id in [i["id"] for i in waiting.items]
+        assert all(i["status"] == "verified" for i in waiting.items)
+        assert list_counts(s)["close"] == waiting.total >= 1
+    with seeded_services.transaction() as s:
+        with pytest.raises(CaseError):  # a handler may not close
+            take_action(s, seeded_services.cases, case_id, "close",
+                        _actor(s, handler.username))
+    with seeded_services.transaction() as s:
+        take_action(s, seeded_services.cases, case_id, "close", _actor(s, "command01"))
+    with seeded_services.session() as s:
+        assert s.get(Case, case_id).status == "closed"
+        assert events_of(s, case_id)[-1].origin == "desk"
+        assert case_id not in [i["id"] for i in work_list(s, seeded_services.cases,
+                                                           "close").items]
+
+
 def test_case_page_respects_visibility_and_tells_the_whole_life(seeded_services,
                                                                 place) -> None:
     lon, lat = _offset(place.lon, place.lat, 1000)
