@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -57,22 +58,55 @@ def build_services(settings: Settings) -> Services:
                     load_case_config())
 
 
-def prepare_database(services: Services, *, seed: bool | None = None) -> SeedReport | None:
-    """Upgrade the schema to the newest migration; seed the demo city when asked.
+def prepare_database(services: Services, *, seed: bool | None = None,
+                     history: bool | None = None) -> SeedReport | None:
+    """Upgrade the schema to the newest migration; seed the demo city when asked, and its
+    case history (``data/demo_history.py``) when asked.
 
     ``seed=None`` follows the setting ``ONEGRID_SEED_DEMO``: ``auto`` seeds an empty database.
+    ``history=None`` follows ``ONEGRID_DEMO_HISTORY`` only for a city seeded that way (the
+    first ``python app.py``): ``auto`` gives it its history; an explicit ``seed=True`` (the
+    tests' fixtures) seeds the city alone. ``history=True`` adds the history to a seeded city
+    (once: a second time does nothing); ``history=False`` never does.
     """
     before = current_revision(services.engine)
     if before != head_revision():
         log.info("database schema %s -> %s", before or "empty", head_revision())
         upgrade(services.engine)
+    automatic = seed is None
     if seed is None:
         with services.session() as session:
             seed = services.settings.seed_demo == "auto" and database_is_empty(session)
-    if not seed:
-        return None
+    if history is None:
+        history = automatic and bool(seed) and services.settings.demo_history == "auto"
+    report = None
+    if seed:
+        with services.transaction() as session:
+            report = seed_demo(session, services.catalogue)
+        log.info("%s", report.summary())
+    if history:
+        try:
+            seed_demo_history(services)
+        except Exception:  # a demo nicety: the city serves without it (nothing was written)
+            log.exception("demo history could not be written; serving the city without it")
+    return report
+
+
+def seed_demo_history(services: Services, *, now: datetime | None = None) -> Any:
+    """Two months of demo case history up to ``now`` (default: the present), in one
+    transaction; nothing when the database has it already or holds no demo city."""
+    from data.demo_history import has_history, seed_history
+    from data.types import utcnow
+
     with services.transaction() as session:
-        report = seed_demo(session, services.catalogue)
+        if database_is_empty(session):
+            log.warning("demo history: no demo city in the database; seed it first")
+            return None
+        if has_history(session):
+            log.info("demo history: already there")
+            return None
+        report = seed_history(session, services.cases, now=now or utcnow(),
+                              media_dir=services.settings.media_dir)
     log.info("%s", report.summary())
     return report
 

@@ -55,6 +55,9 @@ class Settings:
     port: int = 8050
     lang: str = "zh-CN"
     seed_demo: str = "auto"
+    #: ``auto``: a demo city seeded automatically gets two months of case history with it
+    #: (``data/demo_history.py``); ``never``: the city alone.
+    demo_history: str = "auto"
     log_level: str = "INFO"
     session_hours: int = 12
     simulate: str = "auto"
@@ -88,6 +91,9 @@ class Settings:
         seed_demo = get("ONEGRID_SEED_DEMO", "auto").lower()
         if seed_demo not in ("auto", "never"):
             raise SettingsError(f"ONEGRID_SEED_DEMO={seed_demo!r}: use 'auto' or 'never'")
+        demo_history = get("ONEGRID_DEMO_HISTORY", "auto").lower()
+        if demo_history not in ("auto", "never"):
+            raise SettingsError(f"ONEGRID_DEMO_HISTORY={demo_history!r}: use 'auto' or 'never'")
         db_url = resolve_db_url(get("ONEGRID_DB_URL", DEFAULT_DB_URL))
         if not db_url.startswith(("sqlite", "postgresql")):
             raise SettingsError(
@@ -124,6 +130,7 @@ class Settings:
             port=port,
             lang=lang,
             seed_demo=seed_demo,
+            demo_history=demo_history,
             log_level=get("ONEGRID_LOG_LEVEL", "INFO").upper(),
             session_hours=session_hours,
         )

@@ -1,8 +1,8 @@
 """E2E fixtures: the real app served by waitress in a thread, driven by Debian's headless Chromium.
 
-The database is a temporary SQLite file seeded with the demo city, exactly as ``python app.py
-seed`` would. Chromium is ``/usr/bin/chromium`` with ``/usr/bin/chromedriver`` (never a
-downloaded browser) and may reach nothing but 127.0.0.1.
+The database is a temporary SQLite file seeded with the demo city and its two months of case
+history, exactly as ``python app.py seed`` would. Chromium is ``/usr/bin/chromium`` with
+``/usr/bin/chromedriver`` (never a downloaded browser) and may reach nothing but 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class LiveApp:
 
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """The app on a demo-seeded SQLite database, served on a free port of 127.0.0.1."""
+    """The app on a demo-seeded SQLite database with its case history up to now
+    (``data/demo_history.py``), served on a free port of 127.0.0.1."""
     for name in ("CHROMIUM", "CHROMEDRIVER"):
         if not Path(globals()[name]).exists():
             pytest.fail(f"{globals()[name]} missing: install Debian's chromium and "
@@ -66,7 +67,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
     tmp = tmp_path_factory.mktemp("e2e")
     services = build_services(make_settings(f"sqlite:///{tmp / 'onegrid.db'}", tmp))
-    prepare_database(services, seed=True)
+    prepare_database(services, seed=True, history=True)  # a living city: two months of cases
     app = create_app(services)
     server = create_server(app.server, host="127.0.0.1", port=0, threads=6,
                            ident="OneGrid-e2e")
