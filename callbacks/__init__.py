@@ -16,6 +16,7 @@ for _module in pkgutil.iter_modules(__path__):
 
 _LIST = list(_callback.GLOBAL_CALLBACK_LIST)
 _MAP = dict(_callback.GLOBAL_CALLBACK_MAP)
+_SCRIPTS = list(_callback.GLOBAL_INLINE_SCRIPTS)  # clientside callbacks' code
 
 
 def register() -> None:
@@ -25,3 +26,6 @@ def register() -> None:
             _callback.GLOBAL_CALLBACK_LIST.append(entry)
     for output, entry in _MAP.items():
         _callback.GLOBAL_CALLBACK_MAP.setdefault(output, entry)
+    for script in _SCRIPTS:
+        if script not in _callback.GLOBAL_INLINE_SCRIPTS:
+            _callback.GLOBAL_INLINE_SCRIPTS.append(script)

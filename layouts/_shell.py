@@ -3,7 +3,7 @@ language switch, sign out) above ``dash.page_container``. Built per request."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import dash
 import flask
@@ -22,6 +22,15 @@ def _current_path() -> str:
     return "/"
 
 
+def _kiosk() -> bool:
+    """``/?kiosk=1``: the big screen on a video wall, without the navbar (the page itself
+    keeps a small way back)."""
+    referrer = urlsplit(flask.request.referrer or "")
+    if referrer.netloc != flask.request.host or (referrer.path or "/") != "/":
+        return False
+    return parse_qs(referrer.query).get("kiosk", [""])[-1] in ("1", "true", "yes")
+
+
 def _nav_links(role: str, here: str) -> list[dcc.Link]:
     """Links to the registered pages whose ``roles`` include ``role`` and that name a nav key."""
     links = []
@@ -37,6 +46,9 @@ def shell() -> html.Div:
     """The top-level layout of every page (Dash calls it for each page load)."""
     who = current_principal()
     here = _current_path()
+    if who is not None and _kiosk():
+        return html.Div(html.Main(dash.page_container, className="og-main"),
+                        className="og-app og-kiosk")
     other = "en" if current_lang() == "zh-CN" else "zh-CN"
     right: list = []
     links: list = []
