@@ -108,9 +108,11 @@ def open_desk(browser: WebDriver, live_app: LiveApp, username: str = "command01"
 
 def pick_case(browser: WebDriver, case_id: int) -> None:
     """Click the case in the list and wait until its evidence and actions are shown."""
-    item = wait(browser).until(ec.element_to_be_clickable(
+    item = wait(browser).until(ec.presence_of_element_located(
         (By.CSS_SELECTOR, f"#desk-list [data-case-id='{case_id}']")))
-    item.click()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", item)
+    wait(browser).until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, f"#desk-list [data-case-id='{case_id}']"))).click()
     wait(browser).until(lambda d: d.find_elements(
         By.CSS_SELECTOR, f"#desk-detail [data-case-id='{case_id}']"))
     wait(browser).until(lambda d: d.find_element(By.ID, "desk-actions").is_displayed())
