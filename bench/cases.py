@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=5000.0,
                         help="background readings per second during the latency run")
     parser.add_argument("--detections", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="rounds of (rules off, rules on); the median ratio is the figure")
     parser.add_argument("--warmup", type=int, default=20_000,
                         help="messages sent (and not timed) first, so that the standing "
