@@ -46,8 +46,9 @@ def create_app(services: Services) -> dash.Dash:
     server.extensions[EXTENSION_KEY] = services
     auth.install(server)
     server.register_blueprint(health.bp)
-    from api import exports, media, open311, v1
+    from api import exports, geo, media, open311, v1
     server.register_blueprint(v1.bp)
+    server.register_blueprint(geo.bp)
     server.register_blueprint(open311.bp)
     server.register_blueprint(media.bp)
     server.register_blueprint(exports.bp)

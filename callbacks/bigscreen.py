@@ -9,6 +9,7 @@ import dash
 from dash import Input, Output, Patch, State, no_update
 
 from api.auth import require_roles
+from api.geo import grids_url
 from api.media import media_url
 from data.bigscreen import area_drill, area_outline, as_dict, grid_codes, live_state
 from data.types import utcnow
@@ -70,7 +71,8 @@ def refresh(_tick: int, layer: str, last: Any) -> tuple[Any, ...]:
             features = cached_area_features(session, "grid", None)
             figure = map_figure(features, area_bounds(session), state.layers[layer], layer,
                                 state.components, state.trackers, lang=lang,
-                                tile_url=services.settings.tile_url, tz=tz)
+                                tile_url=services.settings.tile_url, tz=tz,
+                                geojson=grids_url(codes))
     if figure is no_update and changed & {"grid", *(f"c-{s}" for s in COMPONENT_STATUSES),
                                           *(f"t-{k}" for k in TRACKER_TRACES)}:
         figure = Patch()

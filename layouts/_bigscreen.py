@@ -17,6 +17,7 @@ from typing import Any
 
 from dash import Patch, dcc, html
 
+from api.geo import slim_grids
 from data.bigscreen import (
     LAYERS,
     SILENT,
@@ -182,18 +183,17 @@ def map_layers(tile_url: str | None, outline: dict[str, Any] | None = None) -> l
 def map_figure(features: dict[str, Any], bounds: Sequence[float], counts: dict[str, int],
                layer: str, components: Sequence[ComponentPoint],
                trackers: Sequence[TrackerPoint], *, lang: str, tile_url: str | None = None,
-               tz: tzinfo | None = None, size: tuple[int, int] = MAP_SIZE) -> dict[str, Any]:
-    """The whole map, sent once when the page loads: every grid's geometry (code only, slim),
-    coloured by ``layer``; abnormal components by status; inspectors and vehicles."""
+               tz: tzinfo | None = None, size: tuple[int, int] = MAP_SIZE,
+               geojson: str | None = None) -> dict[str, Any]:
+    """The whole map, sent once when the page loads: every grid coloured by ``layer`` (their
+    outlines from ``geojson``, a URL the browser fetches and keeps — see ``api.geo`` — or,
+    without one, inline and slim); abnormal components by status; inspectors and vehicles."""
     layer = layer_of(layer)
     feats = features["features"]
     codes = [f["properties"]["code"] for f in feats]
-    slim = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": f["properties"]["code"],
-         "properties": {"code": f["properties"]["code"]}, "geometry": f["geometry"]}
-        for f in feats]}
     grid = dict(
-        type="choroplethmap", geojson=slim, featureidkey="properties.code", locations=codes,
+        type="choroplethmap", geojson=geojson or slim_grids(features),
+        featureidkey="properties.code", locations=codes,
         z=grid_values(codes, counts), zmin=0, zmax=ZMAX, colorscale=colorscale(layer),
         customdata=[[f["properties"].get("name") or f["properties"]["code"]] for f in feats],
         hovertemplate=_hover(layer, lang), colorbar=_colorbar(layer, lang), showscale=True,

@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from api.auth import current_principal
+from api.geo import grids_url
 from api.media import media_url
 from data.bigscreen import LAYERS, grid_codes, live_state
 from data.types import utcnow
@@ -90,7 +91,8 @@ def layout(kiosk: str | None = None, **_query: str) -> html.Div:
         state = live_state(session, services.cases, now)
         items = region_tree(session)
     figure = map_figure(features, bounds, state.layers[layer], layer, state.components,
-                        state.trackers, lang=lang, tile_url=services.settings.tile_url, tz=tz)
+                        state.trackers, lang=lang, tile_url=services.settings.tile_url, tz=tz,
+                        geojson=grids_url(codes))
     shown = [f["properties"]["code"] for f in features["features"]]
     parts = payloads(state, shown, layer, lang, tz)
     digests = {name: digest(value) for name, value in parts.items()}

@@ -302,7 +302,7 @@ ACT_REQUEST = {
                 {"id": "desk-version", "property": "data"}],
     "inputs": [{"id": bid, "property": "n_clicks", "value": 1 if bid == "desk-register" else 0}
                for bid in ("desk-register", "desk-decline", "desk-merge", "desk-dispatch",
-                           "desk-supervise")],
+                           "desk-supervise", "desk-close")],
     "changedPropIds": ["desk-register.n_clicks"],
 }
 

@@ -141,7 +141,7 @@ def test_action_panel_options(pages) -> None:
                                                                  "invalid"]
     assert "og-desk-refused" in to_json(desk.result_message(False, "x"))
     assert [o["value"] for o in desk.list_options({"queue": 3}, "en")] == \
-        ["queue", "dispatch", "supervise"]
+        ["queue", "dispatch", "supervise", "close"]
 
 
 def test_case_map_figure_outlines_the_grid_and_marks_the_point(pages) -> None:
