@@ -104,6 +104,9 @@ class Background:
         from sensors.worker import IngestWorker, default_name
 
         settings = services.settings
+        from api.geo import warm
+
+        threading.Thread(target=warm, args=(services,), daemon=True, name="warm-maps").start()
         scheduler = Scheduler(services).start()
         self.stops.append(scheduler.stop)
         url = settings.mqtt_url

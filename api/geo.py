@@ -10,6 +10,7 @@ in ``api.auth``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from typing import Any
@@ -21,9 +22,10 @@ from data.views import cached_area_features
 from services import get_services
 
 bp = flask.Blueprint("geo", __name__)
+log = logging.getLogger("onegrid.geo")
 
 GRIDS_PATH = "/geo/grids.geojson"
-TTL_S = 60.0
+TTL_S = 300.0
 _cache: dict[str, tuple[float, bytes, str]] = {}
 _lock = threading.Lock()
 
@@ -55,8 +57,8 @@ def grids_url(codes: list[str]) -> str:
     return f"{GRIDS_PATH}?v={codes_version(codes)}"
 
 
-def _grids_file() -> tuple[bytes, str]:
-    services = get_services()
+def grids_file(services: Any) -> tuple[bytes, str]:
+    """The grids' file (bytes, ETag), built at most once a :data:`TTL_S` per database."""
     key = str(services.engine.url)
     now = time.monotonic()
     with _lock:
@@ -72,9 +74,18 @@ def _grids_file() -> tuple[bytes, str]:
     return body, etag
 
 
+def warm(services: Any) -> None:
+    """Build the grids' file ahead of the first page (the web process does at start), so the
+    first visitor of a big city does not wait for it."""
+    try:
+        grids_file(services)
+    except Exception:  # a warm-up only: the first request builds it otherwise
+        log.exception("could not prepare the grids' file")
+
+
 @bp.route(GRIDS_PATH)
 def grids() -> flask.Response:
-    body, etag = _grids_file()
+    body, etag = grids_file(get_services())
     if etag in flask.request.if_none_match:
         response = flask.Response(status=304)
     else:

@@ -192,6 +192,9 @@ def scale_up(services: Any, *, grids: int = 10_000, components: int = 100_000,
         for chunk in _chunks(event_rows):
             conn.execute(insert(CaseEvent.__table__), chunk)
     with services.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # ids were given: move the sequence past them
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), "
+                              "(SELECT max(id) FROM cases))"))
         conn.execute(text("ANALYZE"))
     return {"grids": len(codes), "components": components, "readings": readings,
             "cases": len(case_rows), "events": len(event_rows), "detections": detections,
