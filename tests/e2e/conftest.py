@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -107,7 +108,10 @@ def browser() -> Iterator[WebDriver]:
 
 
 def wait(driver: WebDriver, timeout: float = WAIT_S) -> WebDriverWait:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2)
+    """A wait that polls every 0.2 s and tries again when React replaced the element it was
+    reading (stale) or has not drawn it yet."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(
+        NoSuchElementException, StaleElementReferenceException))
 
 
 def sign_in(driver: WebDriver, base: str, username: str = DEMO_USER,

@@ -150,6 +150,8 @@ def open_overview(browser: WebDriver, base: str) -> None:
     """Sign in as command-center staff (home: the big screen), then open the overview."""
     sign_in(browser, base)
     browser.get(base + "/overview")
+    wait(browser).until(lambda d: d.find_elements(By.ID, "overview-map")
+                        and d.find_elements(By.ID, "shell-lang"))
 
 
 def test_signed_out_visitor_is_sent_to_login(live_app: LiveApp, browser: WebDriver) -> None:
