@@ -208,7 +208,6 @@ def test_my_task_is_listed_with_its_light_and_every_target_is_big(
     small = [b for b in tablet.execute_script(TARGETS) if b["h"] < 44 or b["w"] < 44]
     assert not small, f"touch targets under 44 px on the report form: {small}"
     (tmp_path / "tablet-report.png").write_bytes(tablet.get_screenshot_as_png())
-    print(tmp_path)
 
 
 def test_verify_pass_with_a_photo_is_recorded_once(live_app: LiveApp, beat: Beat,
