@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from settings import ROOT, Settings, SettingsError
 
 if TYPE_CHECKING:  # the web stack is imported only by the commands that serve pages
+    import threading
+
     import dash
 
     from services import Services
@@ -90,6 +92,27 @@ def _services(settings: Settings) -> Services:
         sys.exit(f"configuration error: {exc}")
 
 
+def warm_up(services: Services) -> None:
+    """Prepare what the first pages need (the grids' outlines, ``api.geo``), then take the
+    long-lived objects out of the garbage collector's view: at 10,000 grids a full collection
+    over them took 120 ms and landed in the middle of a big-screen refresh every few."""
+    import gc
+
+    from api.geo import warm
+
+    warm(services)
+    gc.collect()
+    gc.freeze()
+
+
+def keep_warm(services: Services, stop: threading.Event, every_s: float = 600.0) -> None:
+    """:func:`warm_up` now and every ``every_s`` seconds (the outlines' cache is rebuilt)."""
+    while True:
+        warm_up(services)
+        if stop.wait(every_s):
+            return
+
+
 class Background:
     """What runs beside the web server: the embedded broker, an ingest worker, the simulator."""
 
@@ -104,9 +127,10 @@ class Background:
         from sensors.worker import IngestWorker, default_name
 
         settings = services.settings
-        from api.geo import warm
-
-        threading.Thread(target=warm, args=(services,), daemon=True, name="warm-maps").start()
+        warm_stop = threading.Event()
+        threading.Thread(target=keep_warm, args=(services, warm_stop), daemon=True,
+                         name="keep-warm").start()
+        self.stops.append(warm_stop.set)
         scheduler = Scheduler(services).start()
         self.stops.append(scheduler.stop)
         url = settings.mqtt_url

@@ -85,6 +85,9 @@ def new_case(services: Any, grid: str, n: int) -> None:
 
 
 def bench_refresh(services: Any, app: Any, repeat: int = 20) -> dict[str, Any]:
+    from app import warm_up
+
+    warm_up(services)  # as the web process does at start
     client = app.server.test_client()
     signed_in(client)
     with services.session() as s:
@@ -162,9 +165,9 @@ def bench_first_load(services: Any, app: Any, loads: int = 3) -> list[float]:
         const sub = g._fullLayout.map._subplot;
         if (!sub || !sub.map || !sub.map.loaded()) return 0;
         return (g.data[0].locations || []).length;"""
-    from api.geo import warm
+    from app import warm_up
 
-    warm(services)  # as the web process does at start
+    warm_up(services)  # as the web process does at start
     times = []
     try:
         driver.get(base + "/login")
