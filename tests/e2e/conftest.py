@@ -117,6 +117,9 @@ def wait(driver: WebDriver, timeout: float = WAIT_S) -> WebDriverWait:
 def sign_in(driver: WebDriver, base: str, username: str = DEMO_USER,
             password: str = DEMO_PASSWORD) -> None:
     """Start signed out, sign in through the login form, land on the role's home page."""
+    # Leave the page first: a request still in flight from a live page (the big screen
+    # refreshes every 5 s) could set the old session cookie again over the new login's.
+    driver.get(base + "/healthz")
     driver.delete_all_cookies()
     driver.get(base + "/login")
     driver.find_element(By.ID, "login-username").send_keys(username)
