@@ -60,6 +60,9 @@ class Settings:
     demo_history: str = "auto"
     log_level: str = "INFO"
     session_hours: int = 12
+    #: The big-screen map draws every unit grid while the city (or the picked area) has at
+    #: most this many; a bigger city is drawn by community until an area is picked.
+    map_grid_limit: int = 5000
     simulate: str = "auto"
     sim_rate: float | None = None
     ingest_name: str | None = None
@@ -105,6 +108,14 @@ class Settings:
             session_hours = int(hours_text)
         except ValueError:
             raise SettingsError(f"ONEGRID_SESSION_HOURS={hours_text!r} is not a whole number")
+        limit_text = get("ONEGRID_MAP_GRID_LIMIT", "5000")
+        try:
+            map_grid_limit = int(limit_text)
+            if map_grid_limit < 1:
+                raise ValueError
+        except ValueError:
+            raise SettingsError(f"ONEGRID_MAP_GRID_LIMIT={limit_text!r}: a whole number of grids, "
+                                "1 or more")
         simulate = get("ONEGRID_SIMULATE", "auto").lower()
         if simulate not in ("auto", "always", "never"):
             raise SettingsError(f"ONEGRID_SIMULATE={simulate!r}: use auto, always or never")
@@ -133,6 +144,7 @@ class Settings:
             demo_history=demo_history,
             log_level=get("ONEGRID_LOG_LEVEL", "INFO").upper(),
             session_hours=session_hours,
+            map_grid_limit=map_grid_limit,
         )
 
     def resolved_secret_key(self) -> str:

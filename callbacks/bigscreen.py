@@ -7,19 +7,33 @@ from typing import Any
 
 import dash
 from dash import Input, Output, Patch, State, no_update
+from dash.exceptions import PreventUpdate
 
 from api.auth import require_roles
-from api.geo import grids_url
+from api.geo import view_url
 from api.media import media_url
-from data.bigscreen import area_drill, area_outline, as_dict, grid_codes, live_state
+from data.bigscreen import (
+    area_drill,
+    area_outline,
+    as_dict,
+    grid_codes,
+    live_state,
+    map_view,
+    view_counts,
+)
 from data.types import utcnow
-from data.views import ViewError, area_bounds, cached_area_features, region_tree
+from data.views import (
+    ViewError,
+    cached_area_bounds,
+    cached_area_features,
+    check_area,
+    region_tree,
+)
 from i18n import current_lang, t
 from layouts import _ids as ids
 from layouts._bigscreen import (
     COMPONENT_STATUSES,
     COMPONENT_TRACES,
-    MAP_SIZE,
     TRACKER_TRACES,
     bar_figure,
     clicked_grid,
@@ -30,13 +44,13 @@ from layouts._bigscreen import (
     layer_of,
     light_tiles,
     map_figure,
-    map_layers,
     marker_note,
     payloads,
     points_patch,
     ticker_items,
+    view_patch,
 )
-from layouts._components import ALL, area_options, fit_view, selected_area
+from layouts._components import ALL, area_options, selected_area
 from layouts.bigscreen import CATEGORY_COLOUR, DISTRICT_COLOUR, ROLES
 from services import get_services
 
@@ -51,33 +65,47 @@ SHOWN = "og-bs-drill"
     Output(ids.BIGSCREEN_NOTE, "children"), Output(ids.BIGSCREEN_CLOCK, "children"),
     Output(ids.BIGSCREEN_DIGESTS, "data"),
     Input(ids.BIGSCREEN_INTERVAL, "n_intervals"), Input(ids.BIGSCREEN_LAYER, "value"),
+    Input(ids.BIGSCREEN_SELECTED, "data"),
     State(ids.BIGSCREEN_DIGESTS, "data"), prevent_initial_call=True)
 @require_roles(*ROLES)
-def refresh(_tick: int, layer: str, last: Any) -> tuple[Any, ...]:
+def refresh(_tick: int, layer: str, area: Any, last: Any) -> tuple[Any, ...]:
     """Read the live state; send each part only if its digest changed (the map as a Patch of
-    the arrays that changed; the whole map only if the set of grids changed)."""
+    the arrays that changed; the whole map only if the set of areas it draws changed — a
+    picked area in a city drawn by community brings its grids; a pick that keeps the set
+    only outlines the area and fits the map to it)."""
     services, lang, now = get_services(), current_lang(), utcnow()
     tz, layer, last = services.cases.calendar.tz, layer_of(layer), last if isinstance(
         last, dict) else {}
+    area = _area(area)
+    if dash.ctx.triggered_id == ids.BIGSCREEN_SELECTED and (area or "") == last.get("area"):
+        raise PreventUpdate  # the store announcing itself as the page mounts: nothing new
     with services.session() as session:
-        codes = grid_codes(session)
+        view = map_view(grid_codes(session), area, services.settings.map_grid_limit)
         state = live_state(session, services.cases, now)
-        parts = payloads(state, codes, layer, lang, tz)
+        parts = payloads(state, view, layer, lang, tz)
         new = {name: digest(value) for name, value in parts.items()}
-        new["layer"] = layer
+        new["layer"], new["area"] = layer, area or ""
         changed = {name for name, value in new.items() if last.get(name) != value}
         figure: Any = no_update
+        outline: Any = None
+        bounds: tuple[float, ...] = ()
+        if changed & {"codes", "area"}:
+            outline, bounds = _picked(session, area)
         if "codes" in changed:
-            features = cached_area_features(session, "grid", None)
-            figure = map_figure(features, area_bounds(session), state.layers[layer], layer,
+            features = cached_area_features(session, view.level, view.prefix)
+            figure = map_figure(features, bounds, view_counts(view, state.layers[layer]), layer,
                                 state.components, state.trackers, lang=lang,
-                                tile_url=services.settings.tile_url, tz=tz,
-                                geojson=grids_url(codes))
-    if figure is no_update and changed & {"grid", *(f"c-{s}" for s in COMPONENT_STATUSES),
+                                tile_url=services.settings.tile_url, tz=tz, codes=view.codes,
+                                level=view.level, outline=outline,
+                                geojson=view_url(view.level, view.codes, view.prefix))
+    if figure is no_update and changed & {"grid", "area",
+                                          *(f"c-{s}" for s in COMPONENT_STATUSES),
                                           *(f"t-{k}" for k in TRACKER_TRACES)}:
         figure = Patch()
+        if "area" in changed:
+            view_patch(figure, services.settings.tile_url, outline, bounds)
         if "grid" in changed:
-            grid_patch(figure, parts["grid"][1], layer, lang, "layer" in changed)
+            grid_patch(figure, parts["grid"][1], layer, lang, "layer" in changed, view.level)
         for status in COMPONENT_STATUSES:
             if f"c-{status}" in changed:
                 points_patch(figure, COMPONENT_TRACES[status], parts[f"c-{status}"])
@@ -132,45 +160,49 @@ def select_area(click: Any, district: str | None, street: str | None, _close: in
 @dash.callback(Output(ids.BIGSCREEN_DRILL_BODY, "children"),
                Output(ids.BIGSCREEN_DRILL, "className"),
                Output(ids.BIGSCREEN_DRILL_DIGEST, "data"),
-               Output(ids.BIGSCREEN_MAP, "figure", allow_duplicate=True),
                Input(ids.BIGSCREEN_SELECTED, "data"), Input(ids.BIGSCREEN_INTERVAL, "n_intervals"),
                State(ids.BIGSCREEN_DRILL_DIGEST, "data"), prevent_initial_call=True)
 @require_roles(*ROLES)
 def show_drill(area: Any, _tick: int, last: Any) -> tuple[Any, ...]:
-    """The picked area's open cases and components; outline it and fit the map to it when the
-    pick changes, refresh the list with the other parts."""
+    """The picked area's open cases and components, refreshed with the other parts (the map
+    outlines the area and fits itself to it: see :func:`refresh`)."""
     picked = dash.ctx.triggered_id == ids.BIGSCREEN_SELECTED
     services, lang = get_services(), current_lang()
     if not area:
         if not picked:
-            return no_update, no_update, no_update, no_update
-        return [], HIDDEN, None, _view(services, None, None)
+            return no_update, no_update, no_update
+        return [], HIDDEN, None
     try:
         with services.session() as session:
             drill = area_drill(session, services.cases, utcnow(), str(area))
-            outline = area_outline(session, str(area)) if picked and drill else None
-            bounds = area_bounds(session, str(area)) if picked and drill else None
     except ViewError:
-        drill = outline = bounds = None
+        drill = None
     body = drill_body(drill, lang, services.cases.calendar.tz, str(area))
     new = digest([area, lang, as_dict(drill)])
     if new == last and not picked:
-        return no_update, no_update, no_update, no_update
-    return body, SHOWN, new, _view(services, outline, bounds) if picked else no_update
+        return no_update, no_update, no_update
+    return body, SHOWN, new
 
 
-def _view(services: Any, outline: Any, bounds: Any) -> Patch:
-    """Outline the picked area and fit the map to it (or back to the whole city)."""
-    patch = Patch()
-    patch["layout"]["map"]["layers"] = map_layers(services.settings.tile_url, outline)
-    if bounds is None:
-        with services.session() as session:
-            bounds = area_bounds(session)
-    centre, zoom = fit_view(bounds, *MAP_SIZE)
-    patch["layout"]["map"]["center"] = centre
-    patch["layout"]["map"]["zoom"] = zoom
-    patch["layout"]["uirevision"] = digest(bounds)
-    return patch
+def _area(value: Any) -> str | None:
+    """The picked area's code, or None for none or for anything not an area code."""
+    try:
+        return check_area(value) if isinstance(value, str) else None
+    except ViewError:
+        return None
+
+
+def _picked(session: Any, area: str | None) -> tuple[Any, tuple[float, ...]]:
+    """The picked area's outline and bounds; no outline and the city's bounds for none (or
+    for an area without grids)."""
+    if area:
+        try:
+            outline = area_outline(session, area)
+            if outline is not None:
+                return outline, cached_area_bounds(session, area)
+        except ViewError:
+            pass
+    return None, cached_area_bounds(session)
 
 
 dash.clientside_callback(

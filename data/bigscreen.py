@@ -14,8 +14,9 @@ the same whether the city holds a thousand cases or a million. Nothing loads eve
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -511,6 +512,53 @@ def area_drill(session: Session, cfg: CaseConfig, now: datetime, area: str,
 def grid_codes(session: Session) -> list[str]:
     """Every unit grid's code in code order: the order of the map's grid features."""
     return list(session.scalars(select(UnitGrid.code).order_by(UnitGrid.code)))
+
+
+GRID = "grid"
+COMMUNITY = "community"
+COMMUNITY_CODE = 12
+"""A unit grid's code begins with its community's 12 digits (GB/T 30428.1)."""
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the big-screen map draws: grids (all of them, or those under ``prefix``) or, in a
+    city with more grids than a browser draws quickly, its communities."""
+
+    level: str
+    prefix: str | None
+    codes: tuple[str, ...]
+
+
+def map_view(codes: Sequence[str], area: str | None, limit: int) -> MapView:
+    """The features of the map for a picked ``area`` (None: the whole city).
+
+    Every grid while the city has at most ``limit`` of them. Otherwise the grids of the largest
+    area enclosing the pick (its district, else street, else community) that has at most
+    ``limit``, so that a picked street shows its grids and their neighbours; with nothing
+    picked, or nothing small enough, the communities. ``codes`` are the grid codes in order.
+    """
+    if len(codes) <= limit:
+        return MapView(GRID, None, tuple(codes))
+    for size in (6, 9, COMMUNITY_CODE):
+        if not area or len(area) < size:
+            break
+        prefix = area[:size]
+        lo = bisect_left(codes, prefix)
+        hi = bisect_left(codes, prefix + "\uffff", lo)
+        if 0 < hi - lo <= limit:
+            return MapView(GRID, prefix, tuple(codes[lo:hi]))
+    return MapView(COMMUNITY, None, tuple(sorted({c[:COMMUNITY_CODE] for c in codes})))
+
+
+def view_counts(view: MapView, counts: dict[str, int]) -> dict[str, int]:
+    """A layer's per-grid counts as the view's features count them (summed by community)."""
+    if view.level == GRID:
+        return counts
+    out: Counter[str] = Counter()
+    for code, n in counts.items():
+        out[code[:COMMUNITY_CODE]] += n
+    return dict(out)
 
 
 def as_dict(value: Any) -> Any:

@@ -194,6 +194,23 @@ FEATURES_TTL_S = 60.0
 _features: dict[tuple[str, str, str | None], tuple[float, dict[str, Any]]] = {}
 
 
+_bounds: dict[tuple[str, str | None], tuple[float, tuple[float, float, float, float]]] = {}
+
+
+def cached_area_bounds(session: Session,
+                       area: str | None = None) -> tuple[float, float, float, float]:
+    """:func:`area_bounds`, kept a minute per (database, area) like the features (at 10,000
+    grids the city's bounds read every outline: ~50 ms)."""
+    key = (str(session.get_bind().url), area)
+    now = time.monotonic()
+    hit = _bounds.get(key)
+    if hit is None or now - hit[0] > FEATURES_TTL_S:
+        if len(_bounds) >= 256:
+            _bounds.clear()
+        hit = _bounds[key] = (now, area_bounds(session, area))
+    return hit[1]
+
+
 def cached_area_features(session: Session, level: str, area: str | None = None) -> dict[str, Any]:
     """:func:`area_features`, kept a minute per (database, level, area): areas rarely move."""
     key = (str(session.get_bind().url), level, area)

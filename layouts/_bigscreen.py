@@ -19,6 +19,8 @@ from dash import Patch, dcc, html
 
 from api.geo import slim_grids
 from data.bigscreen import (
+    COMMUNITY,
+    GRID,
     LAYERS,
     SILENT,
     AreaDrill,
@@ -27,7 +29,9 @@ from data.bigscreen import (
     DetectionItem,
     Kpis,
     LiveState,
+    MapView,
     TrackerPoint,
+    view_counts,
 )
 from i18n import add_messages, t
 from layouts._components import FONT_STACK, fit_view
@@ -62,6 +66,7 @@ add_messages({
     "bigscreen.no_snapshot": {"zh-CN": "无抓拍", "en": "no snapshot"},
     "bigscreen.no_detections": {"zh-CN": "暂无视频识别告警", "en": "No camera detections yet"},
     "bigscreen.grid_count": {"zh-CN": "数量", "en": "Count"},
+    "bigscreen.by_community": {"zh-CN": "（按社区）", "en": " (by community)"},
     "bigscreen.drill.open": {"zh-CN": "在办", "en": "Open"},
     "bigscreen.drill.overdue": {"zh-CN": "超期", "en": "Overdue"},
     "bigscreen.drill.faults": {"zh-CN": "故障部件", "en": "Faulty"},
@@ -135,8 +140,11 @@ def _hover(layer: str, lang: str) -> str:
             f"{t('bigscreen.layer.' + layer_of(layer), lang)}: <b>%{{z}}</b><extra></extra>")
 
 
-def _colorbar(layer: str, lang: str) -> dict[str, Any]:
-    return dict(title=dict(text=t("bigscreen.layer." + layer_of(layer), lang),
+def _colorbar(layer: str, lang: str, level: str = GRID) -> dict[str, Any]:
+    title = t("bigscreen.layer." + layer_of(layer), lang)
+    if level == COMMUNITY:
+        title += t("bigscreen.by_community", lang)
+    return dict(title=dict(text=title,
                            font=dict(color=TEXT, size=15)),
                 tickvals=BIN_TICKS[0], ticktext=BIN_TICKS[1], tickfont=dict(color=TEXT, size=14),
                 thickness=14, len=0.3, x=0.995, xanchor="right", y=0.02, yanchor="bottom",
@@ -184,19 +192,24 @@ def map_figure(features: dict[str, Any], bounds: Sequence[float], counts: dict[s
                layer: str, components: Sequence[ComponentPoint],
                trackers: Sequence[TrackerPoint], *, lang: str, tile_url: str | None = None,
                tz: tzinfo | None = None, size: tuple[int, int] = MAP_SIZE,
-               geojson: str | None = None) -> dict[str, Any]:
-    """The whole map, sent once when the page loads: every grid coloured by ``layer`` (their
-    outlines from ``geojson``, a URL the browser fetches and keeps — see ``api.geo`` — or,
-    without one, inline and slim); abnormal components by status; inspectors and vehicles."""
+               geojson: str | None = None, codes: Sequence[str] | None = None,
+               level: str = GRID, outline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole map, sent when the page loads and when the set of areas drawn changes: the
+    areas ``codes`` (default: every feature of ``features``; grids, or communities in a city
+    too big to draw grid by grid) coloured by ``layer`` (their outlines from ``geojson``, a URL
+    the browser fetches and keeps — see ``api.geo`` — or, without one, inline and slim);
+    abnormal components by status; inspectors and vehicles; the picked area outlined and
+    fitted when ``outline`` is given."""
     layer = layer_of(layer)
-    feats = features["features"]
-    codes = [f["properties"]["code"] for f in feats]
+    names = {f["properties"]["code"]: f["properties"].get("name") for f in features["features"]}
+    codes = list(names) if codes is None else list(codes)
     grid = dict(
         type="choroplethmap", geojson=geojson or slim_grids(features),
         featureidkey="properties.code", locations=codes,
         z=grid_values(codes, counts), zmin=0, zmax=ZMAX, colorscale=colorscale(layer),
-        customdata=[[f["properties"].get("name") or f["properties"]["code"]] for f in feats],
-        hovertemplate=_hover(layer, lang), colorbar=_colorbar(layer, lang), showscale=True,
+        customdata=[[names.get(code) or code] for code in codes],
+        hovertemplate=_hover(layer, lang), colorbar=_colorbar(layer, lang, level),
+        showscale=True,
         marker=dict(opacity=0.82, line=dict(color="rgba(148,163,184,0.28)", width=0.6)),
         name=t("bigscreen.layer." + layer, lang), showlegend=False,
     )
@@ -219,25 +232,36 @@ def map_figure(features: dict[str, Any], bounds: Sequence[float], counts: dict[s
                           "<extra></extra>"))
     centre, zoom = fit_view(bounds, *size)
     layout = dict(
-        map=dict(style="white-bg", center=centre, zoom=zoom, layers=map_layers(tile_url)),
+        map=dict(style="white-bg", center=centre, zoom=zoom,
+                 layers=map_layers(tile_url, outline)),
         margin=dict(l=0, r=0, t=0, b=0), paper_bgcolor=BG, plot_bgcolor=BG,
         font=dict(family=FONT_STACK, color=TEXT, size=14),
         hoverlabel=dict(font=dict(family=FONT_STACK, size=16)),
         legend=dict(x=0.005, y=0.02, xanchor="left", yanchor="bottom", bgcolor="rgba(7,19,34,0.78)",
                     font=dict(color=TEXT, size=15), itemsizing="constant"),
-        showlegend=True, uirevision="bigscreen",
+        showlegend=True, uirevision=digest(list(bounds)),
     )
     return {"data": data, "layout": layout}
 
 
 def grid_patch(patch: Patch, values: list[int], layer: str, lang: str,
-               layer_changed: bool) -> None:
-    """Replace the grids' values (and, on a layer switch, their colours and labels)."""
+               layer_changed: bool, level: str = GRID) -> None:
+    """Replace the areas' values (and, on a layer switch, their colours and labels)."""
     patch["data"][GRID_TRACE]["z"] = values
     if layer_changed:
         patch["data"][GRID_TRACE]["colorscale"] = colorscale(layer)
         patch["data"][GRID_TRACE]["hovertemplate"] = _hover(layer, lang)
-        patch["data"][GRID_TRACE]["colorbar"] = _colorbar(layer, lang)
+        patch["data"][GRID_TRACE]["colorbar"] = _colorbar(layer, lang, level)
+
+
+def view_patch(patch: Patch, tile_url: str | None, outline: dict[str, Any] | None,
+               bounds: Sequence[float], size: tuple[int, int] = MAP_SIZE) -> None:
+    """Outline the picked area (None: no outline) and fit the map to ``bounds``."""
+    patch["layout"]["map"]["layers"] = map_layers(tile_url, outline)
+    centre, zoom = fit_view(bounds, *size)
+    patch["layout"]["map"]["center"] = centre
+    patch["layout"]["map"]["zoom"] = zoom
+    patch["layout"]["uirevision"] = digest(list(bounds))
 
 
 def points_patch(patch: Patch, index: int, arrays: dict[str, list[Any]]) -> None:
@@ -246,13 +270,13 @@ def points_patch(patch: Patch, index: int, arrays: dict[str, list[Any]]) -> None
         patch["data"][index][key] = value
 
 
-def payloads(state: LiveState, codes: list[str], layer: str, lang: str,
+def payloads(state: LiveState, view: MapView, layer: str, lang: str,
              tz: Any) -> dict[str, Any]:
     """What each part of the screen shows, as plain values: the digests of these decide
     which parts a refresh sends."""
     parts: dict[str, Any] = {
-        "codes": digest(codes),
-        "grid": [layer, grid_values(codes, state.layers.get(layer, {}))],
+        "codes": [view.level, view.prefix, digest(view.codes)],
+        "grid": [layer, grid_values(view.codes, view_counts(view, state.layers.get(layer, {})))],
         "kpis": [lang, state.kpis],
         "lights": [lang, state.lights],
         "ticker": [lang, state.detections],

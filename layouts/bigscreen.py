@@ -14,11 +14,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from api.auth import current_principal
-from api.geo import grids_url
+from api.geo import view_url
 from api.media import media_url
-from data.bigscreen import LAYERS, grid_codes, live_state
+from data.bigscreen import LAYERS, grid_codes, live_state, map_view, view_counts
 from data.types import utcnow
-from data.views import area_bounds, cached_area_features, region_tree
+from data.views import cached_area_bounds, cached_area_features, region_tree
 from i18n import add_messages, current_lang, t
 from layouts import _ids as ids
 from layouts._bigscreen import (
@@ -85,19 +85,18 @@ def layout(kiosk: str | None = None, **_query: str) -> html.Div:
     lang, tz, now = current_lang(), services.cases.calendar.tz, utcnow()
     layer = LAYERS[0]
     with services.session() as session:
-        features = cached_area_features(session, "grid", None)
-        bounds = area_bounds(session)
-        codes = grid_codes(session)
+        view = map_view(grid_codes(session), None, services.settings.map_grid_limit)
+        features = cached_area_features(session, view.level, view.prefix)
+        bounds = cached_area_bounds(session)
         state = live_state(session, services.cases, now)
         items = region_tree(session)
-    figure = map_figure(features, bounds, state.layers[layer], layer, state.components,
-                        state.trackers, lang=lang, tile_url=services.settings.tile_url, tz=tz,
-                        geojson=grids_url(codes))
-    shown = [f["properties"]["code"] for f in features["features"]]
-    parts = payloads(state, shown, layer, lang, tz)
+    figure = map_figure(features, bounds, view_counts(view, state.layers[layer]), layer,
+                        state.components, state.trackers, lang=lang,
+                        tile_url=services.settings.tile_url, tz=tz, codes=view.codes,
+                        level=view.level, geojson=view_url(view.level, view.codes))
+    parts = payloads(state, view, layer, lang, tz)
     digests = {name: digest(value) for name, value in parts.items()}
-    if shown != codes:  # a grid without geometry: let the first refresh redraw the map
-        digests["codes"] = ""
+    digests["layer"], digests["area"] = layer, ""
     kiosk_on = kiosk in ("1", "true", "yes")
 
     header = html.Header([

@@ -13,6 +13,7 @@ import json
 import os
 import random
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,8 @@ def refresh_request(digests: dict[str, Any], layer: str = "open") -> dict[str, A
     return {"output": ".." + "...".join(REFRESH) + "..",
             "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in REFRESH],
             "inputs": [{"id": "bigscreen-interval", "property": "n_intervals", "value": 1},
-                       {"id": "bigscreen-layer", "property": "value", "value": layer}],
+                       {"id": "bigscreen-layer", "property": "value", "value": layer},
+                       {"id": "bigscreen-selected", "property": "data", "value": None}],
             "state": [{"id": "bigscreen-digests", "property": "data", "value": digests}],
             "changedPropIds": ["bigscreen-interval.n_intervals"]}
 
@@ -396,6 +398,31 @@ def test_drill_down_by_district_lists_its_open_cases(live_app: LiveApp, city: di
     wall.find_element(By.ID, "bigscreen-drill-close").click()
     wait(wall).until(lambda d: "og-bs-hidden" in d.find_element(
         By.ID, "bigscreen-drill").get_attribute("class"), message="the panel never closed")
+
+
+def test_a_city_over_the_grid_limit_draws_communities_then_a_streets_grids(
+        live_app: LiveApp, wall: WebDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A city with more grids than ``ONEGRID_MAP_GRID_LIMIT`` (here: more than one street's)
+    is drawn by community; picking a street draws that street's grids, closing goes back."""
+    codes = grid_codes(live_app)
+    street = codes[0][:9]
+    in_street = [c for c in codes if c.startswith(street)]
+    limit = max(len([c for c in codes if c.startswith(c0[:9])]) for c0 in codes
+                if c0.startswith(codes[0][:6]))  # the biggest street of the first district
+    district = [c for c in codes if c.startswith(street[:6])]
+    assert len(district) > limit  # so the district is drawn by community, its streets by grid
+    monkeypatch.setattr(live_app.services, "settings",
+                        replace(live_app.services.settings, map_grid_limit=limit))
+    open_wall(wall, live_app)
+    communities = sorted({c[:12] for c in codes})
+    wait_for_map(wall, communities)
+    Select(wall.find_element(By.ID, "bigscreen-district")).select_by_value(street[:6])
+    wait(wall).until(lambda d: len(Select(d.find_element(By.ID, "bigscreen-street")).options)
+                     > 1, message="the district's streets never came")
+    Select(wall.find_element(By.ID, "bigscreen-street")).select_by_value(street)
+    wait_for_map(wall, in_street)
+    wall.find_element(By.ID, "bigscreen-drill-close").click()
+    wait_for_map(wall, communities)
 
 
 def test_a_clicked_grid_is_picked_and_garbage_is_ignored(live_app: LiveApp) -> None:

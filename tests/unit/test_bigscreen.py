@@ -18,6 +18,8 @@ from data.bigscreen import (
     Kpis,
     LiveState,
     TrackerPoint,
+    map_view,
+    view_counts,
 )
 from layouts._bigscreen import (
     BINS,
@@ -181,13 +183,49 @@ def state(**changes) -> LiveState:
 
 
 def test_payload_digests_change_only_for_the_part_that_changed() -> None:
-    before = {k: digest(v) for k, v in payloads(state(), CODES, "open", "zh-CN",
+    view = map_view(CODES, None, 5000)
+    before = {k: digest(v) for k, v in payloads(state(), view, "open", "zh-CN",
                                                 SHANGHAI).items()}
     moved = [TRACKERS[0], TrackerPoint(*[*TRACKERS[1].__dict__.values()][:4], 112.48, 23.06,
                                        NOW, 31.0)]
-    after = {k: digest(v) for k, v in payloads(state(trackers=moved), CODES, "open", "zh-CN",
+    after = {k: digest(v) for k, v in payloads(state(trackers=moved), view, "open", "zh-CN",
                                                SHANGHAI).items()}
     assert {k for k in before if before[k] != after[k]} == {"t-vehicle"}
+
+
+# A city of two districts: 449902 with streets 001 (communities 001, 002) and 002, and 449903.
+CITY = sorted([f"449902001001{n:03d}" for n in range(1, 5)]
+              + [f"449902001002{n:03d}" for n in range(1, 4)]
+              + [f"449902002001{n:03d}" for n in range(1, 3)]
+              + [f"449903001001{n:03d}" for n in range(1, 4)])
+
+
+def test_a_city_within_the_limit_always_draws_every_grid() -> None:
+    for area in (None, "449902", "449902001001002"):
+        view = map_view(CITY, area, len(CITY))
+        assert (view.level, view.prefix, view.codes) == ("grid", None, tuple(CITY))
+
+
+def test_a_bigger_city_draws_communities_until_an_area_small_enough_is_picked() -> None:
+    city = map_view(CITY, None, 5)
+    assert city.level == "community" and city.codes == (
+        "449902001001", "449902001002", "449902002001", "449903001001")
+    # district 449902 has 9 grids (> 5), its street 001 has 7 (> 5), community 001 has 4
+    view = map_view(CITY, "449902001001003", 5)
+    assert (view.level, view.prefix, view.codes) == ("grid", "449902001001", tuple(CITY[:4]))
+    # a limit of 7 takes the street: the picked grid with its neighbours across communities
+    street = map_view(CITY, "449902001002", 7)
+    assert (street.level, street.prefix, len(street.codes)) == ("grid", "449902001", 7)
+    assert map_view(CITY, "449903", 5).prefix == "449903"
+    assert map_view(CITY, "449904", 5).level == "community"  # no such district: the city
+    assert map_view(CITY, "449902001001", 3).level == "community"  # nothing small enough
+
+
+def test_community_views_sum_their_grids_counts() -> None:
+    view = map_view(CITY, None, 5)
+    counts = {"449902001001001": 2, "449902001001004": 3, "449903001001002": 1}
+    assert view_counts(view, counts) == {"449902001001": 5, "449903001001": 1}
+    assert view_counts(map_view(CITY, None, 100), counts) == counts
 
 
 def test_kpi_tiles_say_rate_and_nothing_closed() -> None:
