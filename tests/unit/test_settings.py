@@ -26,13 +26,14 @@ def test_variables_are_read() -> None:
         "ONEGRID_MEDIA_DIR": "/srv/media",
         "ONEGRID_PORT": "9000",
         "ONEGRID_LANG": "en",
+        "ONEGRID_MAP_GRID_LIMIT": "800",
     })
     assert s.db_url == "postgresql+psycopg://og@db/onegrid" and not s.is_sqlite
     assert s.mqtt_url == "mqtt://broker:1883"
     assert s.resolved_secret_key() == "k" * 32
     assert s.tile_url.endswith("{y}.png")
     assert str(s.media_dir) == "/srv/media"
-    assert (s.port, s.lang) == (9000, "en")
+    assert (s.port, s.lang, s.map_grid_limit) == (9000, "en", 800)
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
@@ -41,6 +42,8 @@ def test_variables_are_read() -> None:
     ("ONEGRID_LANG", "fr", "ONEGRID_LANG"),
     ("ONEGRID_DB_URL", "mysql://x/y", "ONEGRID_DB_URL"),
     ("ONEGRID_SEED_DEMO", "sometimes", "ONEGRID_SEED_DEMO"),
+    ("ONEGRID_MAP_GRID_LIMIT", "0", "ONEGRID_MAP_GRID_LIMIT"),
+    ("ONEGRID_MAP_GRID_LIMIT", "lots", "ONEGRID_MAP_GRID_LIMIT"),
 ])
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
