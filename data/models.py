@@ -424,6 +424,153 @@ class Shop(Base):
     qr_issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Depth (m) of the responsibility zone in front of the shop when no polygon was given.
+    frontage_m: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime | None] = mapped_column()
+
+
+# -- 门前三包: QR tokens, ratings, notices, one-time links, monthly scores (issue 6) ---------
+SHOP_NOTICE_KINDS = ("problem", "reminder", "overdue", "rework", "verified", "closed", "info")
+NOTICE_CHANNELS = ("webhook", "mqtt")
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+SHOP_LISTS = ("red", "black")
+
+
+class ShopToken(Base):
+    """Every QR token a shop was ever given: the current one is ``shops.qr_token``; a revoked
+    one still finds its shop, so its page can say "this code was replaced"."""
+
+    __tablename__ = "shop_tokens"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ShopRating(Base):
+    """A citizen's rating of a shop (1–5 stars and a comment) from the public QR page; one per
+    device per shop per day (``device`` and ``client`` are keyed hashes, never raw values)."""
+
+    __tablename__ = "shop_ratings"
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        UniqueConstraint("shop_id", "device", "day", name="uq_shop_ratings_device_day"),
+        Index("ix_shop_ratings_shop_created", "shop_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    stars: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    device: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RateHit(Base):
+    """Requests counted per key (e.g. ``rate:<client hash>``) and window, for the public
+    pages' abuse limits: shared by every web process through the database."""
+
+    __tablename__ = "rate_hits"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShopNotice(Base):
+    """A notice to a shop (a problem found, a reminder, rework, …), shown on its page and
+    sent out through the configured hooks (``notice_deliveries``)."""
+
+    __tablename__ = "shop_notices"
+    __table_args__ = (CheckConstraint(_in("kind", SHOP_NOTICE_KINDS), name="kind"),
+                      Index("ix_shop_notices_shop_created", "shop_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+
+
+class NoticeDelivery(Base):
+    """One notice to one outbound channel (a webhook URL, an MQTT topic): an outbox row,
+    claimed, sent and retried by the scheduler."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (CheckConstraint(_in("channel", NOTICE_CHANNELS), name="channel"),
+                      CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+                      Index("ix_notice_deliveries_status_next", "status", "next_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("shop_notices.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class ShopLink(Base):
+    """A signed one-time link for a shop without a login (e.g. "mark rectified" for one
+    case): only the SHA-256 of the token is kept; used once, then dead."""
+
+    __tablename__ = "shop_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class ShopScoreMonth(Base):
+    """A month of shop scores as published: frozen once, never recomputed (a later edit to
+    a case does not rewrite a published month)."""
+
+    __tablename__ = "shop_score_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    frozen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    frozen_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    formula: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    shops: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShopScore(Base):
+    """One shop's score (0–100) for one frozen month, its grade and list, the inputs and
+    where the points were lost (``losses``: a list of {reason, points, cases})."""
+
+    __tablename__ = "shop_scores"
+    __table_args__ = (CheckConstraint("listed IS NULL OR " + _in("listed", SHOP_LISTS),
+                                      name="listed"),
+                      Index("ix_shop_scores_month_street", "month", "street_code"))
+
+    month: Mapped[str] = mapped_column(ForeignKey("shop_score_months.month"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), primary_key=True, index=True)
+    street_code: Mapped[str | None] = mapped_column(String(9))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    score: Mapped[float] = mapped_column(Float)
+    grade: Mapped[str] = mapped_column(String(10))
+    stars: Mapped[int] = mapped_column(Integer)
+    listed: Mapped[str | None] = mapped_column(String(5))
+    rank_in_street: Mapped[int | None] = mapped_column(Integer)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    losses: Mapped[list[Any] | None] = mapped_column(JSONType)
 
 
 class Tracker(Base):

@@ -29,6 +29,7 @@ from data.models import (
     Region,
     Road,
     Shop,
+    ShopToken,
     Tracker,
     UnitGrid,
     User,
@@ -226,6 +227,11 @@ def seed_demo(session: Session, catalogue: Catalogue, demo_dir: Path = DEMO_DIR,
                          geom=pt, zone=zones.get(p["code"]), grid_code=grid,
                          qr_token=secrets.token_urlsafe(24), active=True))
     report.add("shops", _insert(session, Shop, rows))
+    if rows:  # every issued token on record (a revoked one still names its shop)
+        ids = dict(session.execute(select(Shop.qr_token, Shop.id).where(
+            Shop.code.in_([r["code"] for r in rows]))).all())
+        _insert(session, ShopToken, [dict(token=r["qr_token"], shop_id=ids[r["qr_token"]])
+                                     for r in rows])
 
     # Trackers: inspectors' phones and enforcement vehicles
     have = _existing(session, Tracker.code)
