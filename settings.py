@@ -63,6 +63,15 @@ class Settings:
     #: The big-screen map draws every unit grid while the city (or the picked area) has at
     #: most this many; a bigger city is drawn by community until an area is picked.
     map_grid_limit: int = 5000
+    #: The address citizens reach the system at: QR codes on shop plaques encode
+    #: ``{public_url}/s/<token>``.
+    public_url: str = "http://127.0.0.1:8050"
+    #: The bureau's hotline, printed on plaques and public pages.
+    hotline: str = "12319"
+    #: Outbound shop notices (门前三包): POSTed as JSON to this URL when set …
+    notice_webhook: str | None = None
+    #: … and published to ``onegrid/v1/notices/{shop_code}`` on the MQTT broker when on.
+    notice_mqtt: bool = True
     simulate: str = "auto"
     sim_rate: float | None = None
     ingest_name: str | None = None
@@ -116,6 +125,17 @@ class Settings:
         except ValueError:
             raise SettingsError(f"ONEGRID_MAP_GRID_LIMIT={limit_text!r}: a whole number of grids, "
                                 "1 or more")
+        public_url = (get("ONEGRID_PUBLIC_URL") or "").rstrip("/") or None
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"ONEGRID_PUBLIC_URL={public_url!r}: an http:// or https:// "
+                                "address, e.g. https://onegrid.example.gov.cn")
+        webhook = get("ONEGRID_NOTICE_WEBHOOK")
+        if webhook is not None and not webhook.startswith(("http://", "https://")):
+            raise SettingsError(f"ONEGRID_NOTICE_WEBHOOK={webhook!r}: an http:// or https:// "
+                                "URL")
+        notice_mqtt = get("ONEGRID_NOTICE_MQTT", "on").lower()
+        if notice_mqtt not in ("on", "off"):
+            raise SettingsError(f"ONEGRID_NOTICE_MQTT={notice_mqtt!r}: use 'on' or 'off'")
         simulate = get("ONEGRID_SIMULATE", "auto").lower()
         if simulate not in ("auto", "always", "never"):
             raise SettingsError(f"ONEGRID_SIMULATE={simulate!r}: use auto, always or never")
@@ -145,6 +165,10 @@ class Settings:
             log_level=get("ONEGRID_LOG_LEVEL", "INFO").upper(),
             session_hours=session_hours,
             map_grid_limit=map_grid_limit,
+            public_url=public_url or f"http://{get('ONEGRID_HOST', '127.0.0.1')}:{port}",
+            hotline=get("ONEGRID_HOTLINE", "12319") or "12319",
+            notice_webhook=webhook,
+            notice_mqtt=notice_mqtt == "on",
         )
 
     def resolved_secret_key(self) -> str:
