@@ -34,6 +34,7 @@ from layouts import _ids as ids
 from layouts._bigscreen import (
     COMPONENT_STATUSES,
     COMPONENT_TRACES,
+    SHOP_TRACE,
     TRACKER_TRACES,
     bar_figure,
     clicked_grid,
@@ -81,7 +82,7 @@ def refresh(_tick: int, layer: str, area: Any, last: Any) -> tuple[Any, ...]:
         raise PreventUpdate  # the store announcing itself as the page mounts: nothing new
     with services.session() as session:
         view = map_view(grid_codes(session), area, services.settings.map_grid_limit)
-        state = live_state(session, services.cases, now)
+        state = live_state(session, services.cases, now, shops=layer == "shops")
         parts = payloads(state, view, layer, lang, tz)
         new = {name: digest(value) for name, value in parts.items()}
         new["layer"], new["area"] = layer, area or ""
@@ -96,11 +97,11 @@ def refresh(_tick: int, layer: str, area: Any, last: Any) -> tuple[Any, ...]:
             figure = map_figure(features, bounds, view_counts(view, state.layers[layer]), layer,
                                 state.components, state.trackers, lang=lang,
                                 tile_url=services.settings.tile_url, tz=tz, codes=view.codes,
-                                level=view.level, outline=outline,
+                                level=view.level, outline=outline, shops=state.shops,
                                 geojson=view_url(view.level, view.codes, view.prefix))
     if figure is no_update and changed & {"grid", "area",
                                           *(f"c-{s}" for s in COMPONENT_STATUSES),
-                                          *(f"t-{k}" for k in TRACKER_TRACES)}:
+                                          *(f"t-{k}" for k in TRACKER_TRACES), "shops"}:
         figure = Patch()
         if "area" in changed:
             view_patch(figure, services.settings.tile_url, outline, bounds)
@@ -112,6 +113,8 @@ def refresh(_tick: int, layer: str, area: Any, last: Any) -> tuple[Any, ...]:
         for kind, index in TRACKER_TRACES.items():
             if f"t-{kind}" in changed:
                 points_patch(figure, index, parts[f"t-{kind}"])
+        if "shops" in changed:
+            points_patch(figure, SHOP_TRACE, parts["shops"])
 
     def part(name: str, build: Any) -> Any:
         return build() if name in changed else no_update

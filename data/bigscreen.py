@@ -38,6 +38,9 @@ from data.models import (
     EventType,
     Position,
     Region,
+    Shop,
+    ShopScore,
+    ShopScoreMonth,
     Tracker,
     UnitGrid,
     User,
@@ -52,7 +55,7 @@ FAULT_STATUSES = ("fault", "alarm", "offline")
 SILENT = "silent"
 """A component whose device has been silent longer than the no-data rule allows."""
 SEVERITY = {"fault": 0, "alarm": 1, "offline": 2, SILENT: 3}
-LAYERS = ("open", "overdue", "faults")
+LAYERS = ("open", "overdue", "faults", "shops")
 POSITION_WINDOW = timedelta(minutes=15)
 MAX_MARKERS = 5000
 """At most this many abnormal components are drawn (the most severe first); the per-grid
@@ -143,6 +146,21 @@ class LiveState:
     by_category: list[CountItem]
     by_district: list[CountItem]
     lights: dict[str, int]  # green / yellow / red: open cases on the clock
+    shops: list[ShopPoint] = field(default_factory=list)  # only when the shop layer is on
+
+
+@dataclass(frozen=True)
+class ShopPoint:
+    """A shop on the map with its last published monthly score (门前三包; None: unscored)."""
+
+    code: str
+    name: str
+    lon: float
+    lat: float
+    score: float | None
+    stars: int | None
+    listed: str | None
+    month: str | None
 
 
 @dataclass(frozen=True)
@@ -359,7 +377,34 @@ def grid_layers(session: Session, now: datetime,
         "open": _per_grid(session, _open(session)),
         "overdue": _per_grid(session, *_on_clock(session), Case.deadline_at < now),
         "faults": dict(faults),
+        "shops": _per_grid(session, _open(session), Case.shop_id.is_not(None)),
     }
+
+
+SHOPS_TTL_S = 60.0
+_shops: dict[str, tuple[float, list[ShopPoint]]] = {}
+
+
+def shop_points(session: Session) -> list[ShopPoint]:
+    """Every active shop with its score of the last frozen month (门前三包), kept a minute per
+    database: shops and published months change rarely, and 20,000 of them take ~50 ms."""
+    key = str(session.get_bind().url)
+    now = time.monotonic()
+    hit = _shops.get(key)
+    if hit is not None and now - hit[0] <= SHOPS_TTL_S:
+        return hit[1]
+    month = session.scalar(select(func.max(ShopScoreMonth.month)))
+    rows = session.execute(
+        select(Shop.code, Shop.name, Shop.geom, ShopScore.score, ShopScore.stars,
+               ShopScore.listed)
+        .outerjoin(ShopScore, and_(ShopScore.shop_id == Shop.id, ShopScore.month == month))
+        .where(Shop.active.is_(True)).order_by(Shop.code)).all()
+    points = [ShopPoint(code, name, float(g.x), float(g.y),
+                        None if score is None else float(score), stars, listed,
+                        month if score is not None else None)
+              for code, name, g, score, stars, listed in rows if g is not None]
+    _shops[key] = (now, points)
+    return points
 
 
 # -- people and vehicles on the move -----------------------------------------------------------
@@ -436,8 +481,9 @@ def cases_by_district(session: Session) -> list[CountItem]:
 
 # -- everything for one refresh ----------------------------------------------------------------
 def live_state(session: Session, cfg: CaseConfig, now: datetime, *, detections: int = 7,
-               top: int = 8, max_markers: int = MAX_MARKERS) -> LiveState:
-    """All the big screen shows, read in one session."""
+               top: int = 8, max_markers: int = MAX_MARKERS, shops: bool = False) -> LiveState:
+    """All the big screen shows, read in one session (the shops only when asked: their layer
+    is on)."""
     components = abnormal_components(session, cfg, now)
     return LiveState(
         now=now,
@@ -450,6 +496,7 @@ def live_state(session: Session, cfg: CaseConfig, now: datetime, *, detections: 
         by_category=cases_by_category(session, cfg, top),
         by_district=cases_by_district(session),
         lights=traffic_lights(session, cfg, now),
+        shops=shop_points(session) if shops else [],
     )
 
 

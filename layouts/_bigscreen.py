@@ -30,6 +30,7 @@ from data.bigscreen import (
     Kpis,
     LiveState,
     MapView,
+    ShopPoint,
     TrackerPoint,
     view_counts,
 )
@@ -40,6 +41,13 @@ add_messages({
     "bigscreen.layer.open": {"zh-CN": "在办案件", "en": "Open cases"},
     "bigscreen.layer.overdue": {"zh-CN": "超期案件", "en": "Overdue cases"},
     "bigscreen.layer.faults": {"zh-CN": "设施故障", "en": "Device faults"},
+    "bigscreen.layer.shops": {"zh-CN": "门前三包", "en": "Shop fronts"},
+    "bigscreen.shops": {"zh-CN": "商户评分", "en": "Shop scores"},
+    "bigscreen.shop_unscored": {"zh-CN": "尚未评分", "en": "not scored yet"},
+    "bigscreen.shop_score": {"zh-CN": "{month} 得分 {score}（{stars} 星）",
+                             "en": "{month}: {score} ({stars} stars)"},
+    "bigscreen.list.red": {"zh-CN": "红榜", "en": "red list"},
+    "bigscreen.list.black": {"zh-CN": "黑榜", "en": "black list"},
     "bigscreen.status.fault": {"zh-CN": "部件故障", "en": "Component fault"},
     "bigscreen.status.alarm": {"zh-CN": "部件告警", "en": "Component alarm"},
     "bigscreen.status.offline": {"zh-CN": "设备离线", "en": "Device offline"},
@@ -90,6 +98,7 @@ LAYER_COLOURS = {
     "open": (ZERO, "#2dd4bf", "#facc15", "#f97316"),
     "overdue": (ZERO, "#fb923c", "#ef4444", "#b91c1c"),
     "faults": (ZERO, "#a78bfa", "#8b5cf6", "#e879f9"),
+    "shops": (ZERO, "#fcd34d", "#fb923c", "#f43f5e"),
 }
 ZMAX = 10
 BINS = ((0, 0.05), (0.05, 0.25), (0.25, 0.55), (0.55, 1.0))  # 0 | 1-2 | 3-5 | 6+
@@ -105,6 +114,10 @@ KPI_FIELDS = ("reports_today", "registered_today", "dispatched_today", "closed_t
 GRID_TRACE = 0
 COMPONENT_TRACES = {status: 1 + i for i, status in enumerate(COMPONENT_STATUSES)}
 TRACKER_TRACES = {"inspector": 5, "vehicle": 6}
+SHOP_TRACE = 7
+#: Shops by stars of their last published month (门前三包), unscored grey.
+STAR_COLOURS = {5: "#22c55e", 4: "#a3e635", 3: "#facc15", 2: "#f97316", 1: "#ef4444",
+                None: "#94a3b8"}
 WORLD = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
     [[-180, -85], [180, -85], [180, 85], [-180, 85], [-180, -85]]]}}
 COORD_DIGITS = 5  # ~1 m: marker positions travel as short numbers
@@ -170,6 +183,26 @@ def tracker_arrays(points: Iterable[TrackerPoint], kind: str,
             "customdata": [[p.name, p.plate or p.code, _clock(p.ts, tz)] for p in chosen]}
 
 
+def shop_arrays(points: Iterable[ShopPoint], lang: str) -> dict[str, Any]:
+    """lon, lat, customdata ([name, code, score line, list]) and the marker coloured by stars
+    of the shops (the shop layer; empty arrays when it is off)."""
+    chosen = list(points)
+
+    def line(p: ShopPoint) -> str:
+        if p.score is None:
+            return t("bigscreen.shop_unscored", lang)
+        return t("bigscreen.shop_score", lang).format(month=p.month or "",
+                                                      score=f"{p.score:.0f}", stars=p.stars or 0)
+
+    return {"lon": [_round(p.lon) for p in chosen], "lat": [_round(p.lat) for p in chosen],
+            "customdata": [[p.name, p.code, line(p),
+                            t(f"bigscreen.list.{p.listed}", lang) if p.listed else ""]
+                           for p in chosen],
+            "marker": dict(size=[12 if p.listed == "black" else 8 for p in chosen],
+                           color=[STAR_COLOURS.get(p.stars, STAR_COLOURS[None])
+                                  for p in chosen], opacity=0.95)}
+
+
 def _clock(ts: datetime, tz: tzinfo | None) -> str:
     return (ts.astimezone(tz) if tz else ts).strftime("%H:%M:%S")
 
@@ -193,13 +226,14 @@ def map_figure(features: dict[str, Any], bounds: Sequence[float], counts: dict[s
                trackers: Sequence[TrackerPoint], *, lang: str, tile_url: str | None = None,
                tz: tzinfo | None = None, size: tuple[int, int] = MAP_SIZE,
                geojson: str | None = None, codes: Sequence[str] | None = None,
-               level: str = GRID, outline: dict[str, Any] | None = None) -> dict[str, Any]:
+               level: str = GRID, outline: dict[str, Any] | None = None,
+               shops: Sequence[ShopPoint] = ()) -> dict[str, Any]:
     """The whole map, sent when the page loads and when the set of areas drawn changes: the
     areas ``codes`` (default: every feature of ``features``; grids, or communities in a city
     too big to draw grid by grid) coloured by ``layer`` (their outlines from ``geojson``, a URL
     the browser fetches and keeps — see ``api.geo`` — or, without one, inline and slim);
-    abnormal components by status; inspectors and vehicles; the picked area outlined and
-    fitted when ``outline`` is given."""
+    abnormal components by status; inspectors and vehicles; the shops by their score when
+    the shop layer is on; the picked area outlined and fitted when ``outline`` is given."""
     layer = layer_of(layer)
     names = {f["properties"]["code"]: f["properties"].get("name") for f in features["features"]}
     codes = list(names) if codes is None else list(codes)
@@ -230,6 +264,11 @@ def map_figure(features: dict[str, Any], bounds: Sequence[float], counts: dict[s
             marker=dict(size=size_px, color=colour, opacity=1.0),
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
                           "<extra></extra>"))
+    data.append(dict(
+        type="scattermap", mode="markers", name=t("bigscreen.shops", lang),
+        **shop_arrays(shops, lang),
+        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
+                      "<br>%{customdata[3]}<extra></extra>"))
     centre, zoom = fit_view(bounds, *size)
     layout = dict(
         map=dict(style="white-bg", center=centre, zoom=zoom,
@@ -288,6 +327,7 @@ def payloads(state: LiveState, view: MapView, layer: str, lang: str,
         parts[f"c-{status}"] = component_arrays(state.components, status)
     for kind in TRACKER_TRACES:
         parts[f"t-{kind}"] = tracker_arrays(state.trackers, kind, tz)
+    parts["shops"] = shop_arrays(state.shops, lang)
     return parts
 
 
