@@ -54,6 +54,8 @@ def create_app(services: Services) -> dash.Dash:
     server.register_blueprint(open311.bp)
     server.register_blueprint(media.bp)
     server.register_blueprint(exports.bp)
+    from api import shop_exports
+    server.register_blueprint(shop_exports.bp)
 
     app = dash.Dash(
         __name__,
