@@ -12,10 +12,13 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from api.auth import require_roles
 from data.scorecards import cached_rows, cases_behind, trend
+from data.shop_rankings import SHOP_RANK_LEVELS, published_months, shop_list, shop_rankings
 from data.views import area_bounds, cached_area_features
 from i18n import current_lang, t
 from layouts import _ids as ids
 from layouts._components import notice
+from layouts._shop_scores import LIST_SHOWN, rank_table, shop_items
+from layouts._shop_scores import export_links as shop_export_links
 from layouts.scorecards import (
     PAGE_SIZE,
     SCORECARD_ROLES,
@@ -247,3 +250,24 @@ def drill(_clicks: list[int | None], click: dict[str, Any] | None,
     return drill_panel(cases, total, group=f"{text(f'by.{by}', lang)} {name}",
                        indicator=indicator, period_label=period.label(lang), tz=city_tz(),
                        lang=lang)
+
+
+@dash.callback(Output(ids.SCORECARDS_SHOP_TABLE, "children"),
+               Output(ids.SCORECARDS_SHOP_RED, "children"),
+               Output(ids.SCORECARDS_SHOP_BLACK, "children"),
+               Output(ids.SCORECARDS_SHOP_XLSX, "href"), Output(ids.SCORECARDS_SHOP_PDF, "href"),
+               Input(ids.SCORECARDS_SHOP_MONTH, "value"), Input(ids.SCORECARDS_SHOP_BY, "value"))
+@require_roles(*SCORECARD_ROLES)
+def show_shop_scores(month: Any, by: Any) -> tuple[Any, ...]:
+    """A published month's areas ranked by their shops' scores, and its red and black lists."""
+    lang = current_lang()
+    by = by if by in SHOP_RANK_LEVELS else "street"
+    with get_services().session() as session:
+        if month not in published_months(session):
+            return no_update, no_update, no_update, no_update, no_update
+        rows = shop_rankings(session, month, by)
+        red = shop_list(session, month, listed="red", limit=LIST_SHOWN)
+        black = shop_list(session, month, listed="black", limit=LIST_SHOWN)
+    xlsx, pdf = shop_export_links(month)
+    return (rank_table(rows, lang), shop_items(red, sum(r.red for r in rows), lang),
+            shop_items(black, sum(r.black for r in rows), lang), xlsx, pdf)

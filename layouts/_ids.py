@@ -177,3 +177,12 @@ SCORECARDS_DRILL = "scorecards-drill"
 SCORECARDS_CELL = "scorecards-cell"
 SCORECARDS_SORT_BUTTON = "scorecards-sort-button"
 # -- end of scorecards ids --
+
+# -- scorecards: shop-front scores (门前三包) ----------------------------------------------------
+SCORECARDS_SHOP_MONTH = "scorecards-shop-month"
+SCORECARDS_SHOP_BY = "scorecards-shop-by"
+SCORECARDS_SHOP_TABLE = "scorecards-shop-table"
+SCORECARDS_SHOP_RED = "scorecards-shop-red"
+SCORECARDS_SHOP_BLACK = "scorecards-shop-black"
+SCORECARDS_SHOP_XLSX = "scorecards-shop-xlsx"
+SCORECARDS_SHOP_PDF = "scorecards-shop-pdf"

@@ -22,9 +22,11 @@ from dash import dcc, html
 
 from api.auth import current_principal
 from cases.metrics import INDICATORS, Indicator
+from data.shop_rankings import published_months
 from i18n import add_messages, current_lang, t
 from layouts import _ids as ids
 from layouts._components import FONT_STACK, GRID_SCALE, fit_view, notice
+from layouts._shop_scores import shop_card
 from reports.scorecard import (
     BY_INDICATOR,
     COUNTS,
@@ -414,6 +416,8 @@ def layout(month: str | None = None, by: str | None = None, **_query: str) -> ht
     if period.month not in {o["value"] for o in months}:
         months.append({"label": period.label(lang), "value": period.month})
     xlsx, pdf = export_links(period, by)
+    with get_services().session() as session:
+        shop_months = published_months(session)
     toolbar = html.Div([
         html.H1(t("scorecards.title"), className="og-page-title og-sc-title"),
         html.Div([
@@ -496,4 +500,5 @@ def layout(month: str | None = None, by: str | None = None, **_query: str) -> ht
         html.Div(id=ids.SCORECARDS_MESSAGE),
         html.Div([table_card, map_card], className="og-sc-row og-sc-row-main"),
         html.Div([side, drill], className="og-sc-row"),
+        shop_card(shop_months, lang),
     ], className="og-scorecards")

@@ -305,3 +305,58 @@ def test_hand_made_bad_values_get_a_message(live_app: LiveApp, history) -> None:
         response = reply.json()["response"]
         assert set(response) == {"scorecards-message"}, response
         assert "无法显示" in str(response["scorecards-message"])
+
+
+def test_shop_scores_of_a_published_month_ranked_with_their_lists(
+        live_app: LiveApp, browser: WebDriver) -> None:
+    """A month of shop scores published (rows written as the freeze writes them): the streets
+    ranked by their shops' mean, the red and black lists, by community on a click."""
+    from collections import defaultdict
+
+    from sqlalchemy import delete
+
+    from data.models import Shop, ShopScore, ShopScoreMonth
+
+    month = "2026-08"
+    rng = random.Random(6)
+    by_street: dict[str, list[float]] = defaultdict(list)
+    communities: set[str] = set()
+    with live_app.services.transaction() as s:
+        shops = list(s.scalars(select(Shop).where(Shop.grid_code.is_not(None))))
+        s.add(ShopScoreMonth(month=month, formula="test", shops=len(shops)))
+        s.flush()
+        for shop in shops:
+            score = float(rng.randint(40, 100))
+            listed = "red" if score >= 99 else "black" if score < 45 else None
+            s.add(ShopScore(month=month, shop_id=shop.id, street_code=shop.grid_code[:9],
+                            community_code=shop.grid_code[:12], score=score, grade="",
+                            stars=max(1, min(5, int(score // 20))), listed=listed,
+                            losses=[{"reason": "x", "text": "店外经营", "text_en": "Outside",
+                                     "points": 100 - score}] if score < 100 else []))
+            by_street[shop.grid_code[:9]].append(score)
+            communities.add(shop.grid_code[:12])
+    try:
+        best = max(by_street, key=lambda k: (sum(by_street[k]) / len(by_street[k]),
+                                             len(by_street[k])))
+        sign_in(browser, live_app.base, LEADER)
+        browser.get(live_app.base + "/scorecards")
+        rows = "#scorecards-shop-table tbody tr"
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows))
+                            == len(by_street), message="the streets never showed")
+        first = browser.find_element(By.CSS_SELECTOR, rows).text
+        assert best in first, (best, first)
+        red = browser.find_elements(By.CSS_SELECTOR, "#scorecards-shop-red li")
+        black = browser.find_elements(By.CSS_SELECTOR, "#scorecards-shop-black li")
+        assert red and black and len(red) <= 11 and "店外经营" in black[0].text
+        href = browser.find_element(By.ID, "scorecards-shop-xlsx").get_attribute("href")
+        assert href.endswith(f"/exports/shop-scores.xlsx?month={month}")
+        assert http_session(live_app.base, LEADER).get(href, timeout=30).content[:2] == b"PK"
+        label = browser.find_element(By.XPATH, "//*[@id='scorecards-shop-by']//label[.='按社区']")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});"
+                               "arguments[0].click()", label)
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows))
+                            == len(communities), message="the communities never showed")
+    finally:
+        with live_app.services.transaction() as s:
+            s.execute(delete(ShopScore).where(ShopScore.month == month))
+            s.execute(delete(ShopScoreMonth).where(ShopScoreMonth.month == month))
