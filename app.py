@@ -54,6 +54,10 @@ def create_app(services: Services) -> dash.Dash:
     server.register_blueprint(open311.bp)
     server.register_blueprint(media.bp)
     server.register_blueprint(exports.bp)
+    from api import shop_links
+    server.register_blueprint(shop_links.bp)
+    from api import public
+    server.register_blueprint(public.bp)
     from api import shop_exports
     server.register_blueprint(shop_exports.bp)
 
@@ -140,6 +144,7 @@ class Background:
             broker = EmbeddedBroker().start()
             self.stops.append(broker.stop)
             url = broker.url
+            scheduler.mqtt_url = url  # shop notices go out on the embedded broker
             print(f"embedded MQTT broker listening on {broker.host}:{broker.port} "
                   "(set ONEGRID_MQTT_URL to use your own broker)", flush=True)
         target = parse_mqtt_url(url)
@@ -248,7 +253,10 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     if args.once:
         warned, overdue = scheduler.clock_pass()
         silent = scheduler.silence_pass()
-        print(f"clock: {warned} warned, {overdue} overdue; {silent} device outcome(s)")
+        sent = scheduler.notice_pass()
+        print(f"clock: {warned} warned, {overdue} overdue; {silent} device outcome(s); "
+              f"shop notices: {len(sent.reminded)} reminded, {len(sent.sent)} sent, "
+              f"{len(sent.retrying)} to retry")
         return 0
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: scheduler.stop_event.set())
@@ -339,6 +347,114 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shop_scores(args: argparse.Namespace) -> int:
+    """A month's shop scores (门前三包): the frozen month when published, else a preview;
+    ``--freeze`` publishes it (once)."""
+    settings = _settings()
+    services = _services(settings)
+    from data.shop_scores import (
+        ShopScoreError,
+        freeze_month,
+        last_month,
+        month_scores,
+        preview_month,
+    )
+    from services import prepare_database
+
+    prepare_database(services, seed=False)
+    tz = services.cases.calendar.tz
+    month = args.month or last_month(tz=tz)
+    try:
+        if args.freeze:
+            with services.transaction() as session:
+                scores = freeze_month(session, month, tz=tz)
+        else:
+            with services.session() as session:
+                scores = month_scores(session, month) or preview_month(session, month, tz=tz)
+    except ShopScoreError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(scores.summary())
+    return 0
+
+
+def cmd_shops_import(args: argparse.Namespace) -> int:
+    settings = _settings()
+    services = _services(settings)
+    from data.shop_registry import import_shop_file
+    from services import prepare_database
+    from shops.registry import RegistryFileError
+
+    prepare_database(services, seed=False)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"refused: no file {path}", file=sys.stderr)
+        return 2
+    try:
+        with services.transaction() as session:
+            report = import_shop_file(session, path, dry_run=args.dry_run)
+    except RegistryFileError as exc:
+        print(f"refused, nothing imported: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def cmd_shops_revoke(args: argparse.Namespace) -> int:
+    settings = _settings()
+    services = _services(settings)
+    from sqlalchemy import select
+
+    from data.models import User
+    from data.shop_registry import revoke_token, shop_by_code
+    from services import prepare_database
+    from shops.tokens import public_url_for
+
+    prepare_database(services, seed=False)
+    with services.transaction() as session:
+        shop = shop_by_code(session, args.code)
+        if shop is None:
+            print(f"refused: no shop {args.code}", file=sys.stderr)
+            return 2
+        by = None
+        if args.by:
+            by = session.scalar(select(User).where(User.username == args.by))
+            if by is None:
+                print(f"refused: no user {args.by}", file=sys.stderr)
+                return 2
+        token = revoke_token(session, shop, by)
+        print(f"shop {shop.code} {shop.name}: old QR code revoked, new one issued")
+        print(public_url_for(settings.public_url, token))
+    print("print a new plaque: python app.py plaques --street <street code>", file=sys.stderr)
+    return 0
+
+
+def cmd_plaques(args: argparse.Namespace) -> int:
+    settings = _settings()
+    services = _services(settings)
+    from data.shop_registry import StreetNotFoundError, plaques_for_street
+    from reports.pdf import FontMissingError
+    from reports.plaques import build_plaques
+    from services import prepare_database
+
+    prepare_database(services, seed=False)
+    try:
+        with services.session() as session:
+            sheet = plaques_for_street(session, args.street)
+        if not sheet.plaques:
+            print(f"street {args.street} has no active shops: nothing to print", file=sys.stderr)
+            return 1
+        data = build_plaques(sheet, public_url=settings.public_url, hotline=settings.hotline)
+    except (StreetNotFoundError, FontMissingError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"plaques-{args.street}.pdf")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(f"{out.resolve()}: {len(sheet.plaques)} plaques (A5, one a page)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python app.py",
@@ -420,6 +536,31 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--user", required=True, help="the user the token acts as")
     tc.add_argument("--name", default="integration", help="what the token is for")
     tc.set_defaults(func=cmd_token_create)
+
+    ss = sub.add_parser("shop-scores", help="a month's shop scores (门前三包): show the "
+                                            "frozen month or a preview; --freeze publishes it")
+    ss.add_argument("--month", help="YYYY-MM (default: the last month that has ended)")
+    ss.add_argument("--freeze", action="store_true",
+                    help="freeze (publish) the month once; a published month never changes")
+    ss.set_defaults(func=cmd_shop_scores)
+
+    shops = sub.add_parser("shops", help="the shop registry (门前三包): import, revoke QR codes")
+    shops_sub = shops.add_subparsers(dest="action", metavar="ACTION")
+    si = shops_sub.add_parser("import", help="import shops from a CSV or XLSX file (a re-run "
+                                             "updates by licence number, else by code)")
+    si.add_argument("file", help="the .csv or .xlsx file")
+    si.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    si.set_defaults(func=cmd_shops_import)
+    sr = shops_sub.add_parser("revoke", help="revoke a shop's QR code and issue a new one")
+    sr.add_argument("code", help="the shop's code, e.g. S00000001")
+    sr.add_argument("--by", help="username recorded as revoking it")
+    sr.set_defaults(func=cmd_shops_revoke)
+
+    plq = sub.add_parser("plaques", help="a street's responsibility plaques (门前三包责任牌) as "
+                                         "a print-ready PDF, A5, one a page")
+    plq.add_argument("--street", required=True, help="street (街道) code, e.g. 449902001")
+    plq.add_argument("--out", help="the PDF to write (default plaques-<street>.pdf)")
+    plq.set_defaults(func=cmd_plaques)
     return parser
 
 

@@ -54,8 +54,11 @@ def build_services(settings: Settings) -> Services:
     from data.cases import load_case_config
 
     engine = make_engine(settings.db_url)
-    return Services(settings, engine, make_session_factory(engine), load_catalogue(),
-                    load_case_config())
+    services = Services(settings, engine, make_session_factory(engine), load_catalogue(),
+                        load_case_config())
+    # A session knows its services (``data.notices.settings_of``: the notice channels).
+    services.sessions.configure(info={"onegrid_services": services})
+    return services
 
 
 def prepare_database(services: Services, *, seed: bool | None = None,

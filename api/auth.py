@@ -33,7 +33,7 @@ bp = flask.Blueprint("auth", __name__)
 
 PUBLIC_PREFIXES = (
     "/login", "/logout", "/lang/", "/healthz", "/assets/", "/_dash-component-suites/",
-    "/_favicon.ico", "/favicon.ico", "/open311/",
+    "/_favicon.ico", "/favicon.ico", "/open311/", "/s/", "/s/r/",
 )
 STAFF_ROLES = ("command", "inspector", "handler", "leader", "admin")
 #: Where ``/`` (the big screen) sends a role that may not see it: its own home page.

@@ -11,6 +11,10 @@
 Roles leader, command and admin (checked here on the server; others get 403). A bad parameter
 gets 400 and ``{"error": {"code", "message", "message_zh"}}``; a machine without a CJK font
 for the PDF gets 503 naming the Debian package to install.
+
+``GET /exports/plaques.pdf?street=CODE``: the street's responsibility plaques (门前三包责任牌,
+A5, one a page, each shop's QR code); roles admin and command; 404 for an unknown street or
+one without active shops.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import flask
 
 from api.auth import current_principal
 from data.scorecards import scorecard
+from data.shop_registry import StreetNotFoundError, plaques_for_street
 from i18n import current_lang
 from reports.pdf import FontMissingError, build_pdf
+from reports.plaques import build_plaques
 from reports.scorecard import GROUPINGS, PeriodError, parse_groupings, parse_period
 from reports.xlsx import build_xlsx
 from services import get_services
@@ -111,3 +117,44 @@ def scorecards_pdf() -> flask.Response:
                       f"服务器上没有可嵌入 PDF 的 TrueType 中文字体，请安装 Debian 软件包 "
                       f"{exc.package}（apt-get install {exc.package}）")
     return _download(body, "application/pdf", card, "pdf")
+
+
+PLAQUE_ROLES = ("admin", "command")
+
+
+@bp.get("/exports/plaques.pdf")
+def plaques_pdf() -> flask.Response:
+    """A street's responsibility plaques as a print-ready PDF (admin and command only)."""
+    who = current_principal()
+    if who is None:
+        return _error(401, "unauthenticated", "sign in first", "请先登录")
+    if who.role not in PLAQUE_ROLES:
+        return _error(403, "forbidden", f"role {who.role!r} may not print plaques",
+                      "您的角色无权打印门前三包责任牌")
+    street = (flask.request.args.get("street") or "").strip()
+    if not street.isdigit() or len(street) != 9:
+        return _error(400, "bad_street", "give street=CODE, a street's 9-digit code",
+                      "请用 street= 给出 9 位街道编码")
+    services = get_services()
+    try:
+        with services.session() as session:
+            sheet = plaques_for_street(session, street)
+    except StreetNotFoundError as exc:
+        return _error(404, "unknown_street", str(exc), exc.zh)
+    if not sheet.plaques:
+        return _error(404, "no_shops", f"street {street} has no active shops",
+                      f"街道 {street} 没有在册商户")
+    try:
+        body = build_plaques(sheet, public_url=services.settings.public_url,
+                             hotline=services.settings.hotline)
+    except FontMissingError as exc:
+        return _error(503, "font_missing", str(exc),
+                      f"服务器上没有可嵌入 PDF 的 TrueType 中文字体，请安装 Debian 软件包 "
+                      f"{exc.package}（apt-get install {exc.package}）")
+    response = flask.Response(body, mimetype="application/pdf")
+    zh = f"门前三包责任牌-{sheet.street_name}.pdf"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"plaques-{street}.pdf\"; filename*=UTF-8''{quote(zh)}")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Plaque-Count"] = str(len(sheet.plaques))
+    return response

@@ -159,7 +159,7 @@ TRANSITIONS: tuple[Rule, ...] = (
     Rule("merge", ("reported",), "declined", ("command", "system"), reasons=("duplicate",),
          default_reason="duplicate", needs_target=True),
     Rule("dispatch", ("registered",), "dispatched", ("command", "system"), needs_department=True),
-    Rule("accept", ("dispatched",), "accepted", ("handler",)),
+    Rule("accept", ("dispatched",), "accepted", ("handler", "shop_owner")),
     Rule("feedback", ("accepted",), "handled", ("handler", "shop_owner"), needs_note=True,
          needs_attachment_roles=("handler", "shop_owner")),
     Rule("verify_pass", ("handled",), "verified", ("inspector", "command")),

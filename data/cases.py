@@ -32,7 +32,7 @@ from cases.workflow import (
     is_open,
 )
 from data.config import CONFIG_DIR
-from data.models import Case, CaseEvent, Component, Department, UnitGrid, User
+from data.models import Case, CaseEvent, Component, Department, Shop, UnitGrid, User
 from data.spatial import GridLocator
 from data.types import utcnow
 
@@ -114,7 +114,10 @@ def actor_for(session: Session, user: User) -> Actor:
     if user.role == "inspector":
         grids = frozenset(session.scalars(
             select(UnitGrid.code).where(UnitGrid.inspector_id == user.id)))
-    return Actor(user.role, user.id, user.department_id, grids)
+    shops: frozenset[int] = frozenset()
+    if user.role == "shop_owner":
+        shops = frozenset(session.scalars(select(Shop.id).where(Shop.owner_user_id == user.id)))
+    return Actor(user.role, user.id, user.department_id, grids, shops)
 
 
 def _department_exists(session: Session, dept_id: int) -> bool:
@@ -276,6 +279,11 @@ def transition(session: Session, cfg: CaseConfig, case: Case | int, action: str,
     geom = Point(lon, lat) if lon is not None and lat is not None else None
     event = _append(session, case, decision, actor, now, note=note, attachments=attachments,
                     data=data, origin=origin, geom=geom)
+    if case.shop_id is not None:  # a shop-front case: tell the shop what concerns it
+        from data.notices import on_case_transition
+
+        on_case_transition(session, case, action, now, tz=cfg.calendar.tz,
+                           reason=decision.reason, note=note)
     if target is not None:
         # The merged report is evidence for the case it duplicates (seen once more).
         transition(session, cfg, target, "add_evidence", SYSTEM, now=now,
@@ -862,6 +870,7 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
     """
     from cases.dedup import AddEvidence, Reopen
     from cases.rules import Normal
+    from data.shop_cases import attribute_case, shop_for_trigger
 
     now = _now(now)
     report = IntakeReport()
@@ -909,6 +918,7 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                 lon=trigger.lon, lat=trigger.lat, grid_code=evidence.grid_code,
                 component_id=trigger.component_id, urgency=trigger.urgency,
                 rule_key=trigger.rule_key,
+                shop_id=None if sensor else shop_for_trigger(session, trigger),
                 description=f"{trigger.reason_zh} / {trigger.reason_en}",
                 attachments=_snapshot_files(evidence), data=_trigger_data(trigger, evidence),
                 now=now, auto=sensor or bool(trigger.auto_register))
@@ -934,6 +944,7 @@ def apply_rule_outcomes(session: Session, cfg: CaseConfig,
                        attachments=seen.files)
             case.seen_count = (case.seen_count or 1) + seen.count - 1
             case.last_seen_at = now
+            attribute_case(session, case, trigger, now)  # seen inside a shop's zone
         else:
             counted.append({"n": seen.count, "at": now, "cid": case_id})
         if known is not None:

@@ -314,6 +314,10 @@ class Case(Base):
         Index("ix_cases_status_deadline", "status", "deadline_at"),
         Index("ix_cases_category", "category_kind", "category_code"),
         Index("ix_cases_component_rule", "component_id", "rule_key"),
+        # A month's shop scores read only this index (门前三包, data/shop_scores.py).
+        Index("ix_cases_shop_month", "shop_id", "category_kind", "category_code",
+              "registered_at", "status", "handled_on_time", "handle_deadline_at",
+              "rework_count", postgresql_include=["id"]),
         CheckConstraint(_in("category_kind", ("component", "event")), name="category_kind"),
     )
 

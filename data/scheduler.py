@@ -33,6 +33,8 @@ class Scheduler:
         self.engine = config.rules.engine() if config.rules is not None else None
         self.stop_event = threading.Event()
         self._thread: threading.Thread | None = None
+        #: The broker shop notices are published to (the web process sets its embedded one).
+        self.mqtt_url: str | None = services.settings.mqtt_url
 
     def clock_pass(self, now: datetime | None = None) -> tuple[int, int]:
         with self.services.transaction() as session:
@@ -40,6 +42,13 @@ class Scheduler:
         if report.warned or report.overdue:
             log.info("clock: %d warned, %d overdue", len(report.warned), len(report.overdue))
         return len(report.warned), len(report.overdue)
+
+    def notice_pass(self, now: datetime | None = None) -> Any:
+        """Shop notices (门前三包): reminders before the deadline, then the outbox (webhook,
+        MQTT), retried with backoff; see ``data.notice_sender``."""
+        from data.notice_sender import run_notices
+
+        return run_notices(self.services, now, mqtt_url=self.mqtt_url)
 
     def silence_pass(self, now: datetime | None = None) -> int:
         """Devices silent longer than the no-data rule allows open device-fault cases (once per
@@ -78,6 +87,7 @@ class Scheduler:
                 if elapsed - last_silence >= SILENCE_EVERY_S or elapsed == 0:
                     self.silence_pass()
                     last_silence = elapsed
+                self.notice_pass()  # last: a broker or webhook that is down delays nothing else
             except Exception:
                 log.exception("scheduler pass failed; trying again in %.0f s", CLOCK_EVERY_S)
             elapsed += CLOCK_EVERY_S

@@ -316,6 +316,22 @@ def test_handler_acts_only_on_their_departments_cases() -> None:
     assert allowed_actions(facts("dispatched"), other) == []
 
 
+def test_shop_owner_accepts_and_reports_back_only_on_their_shops_cases() -> None:
+    # A shop-front case (门前三包) dispatched to the shop: its owner (or its one-time link)
+    # accepts it and reports back with a photo; another shop's owner may not.
+    owner = actor("shop_owner")
+    assert ok(decide(facts("dispatched"), "accept", owner)).to_state == "accepted"
+    assert ok(decide(facts("accepted"), "feedback", owner, note="cleared",
+                     attachments=[PHOTO])).to_state == "handled"
+    assert allowed_actions(facts("dispatched"), owner) == ["accept"]
+    neighbour = Actor("shop_owner", user_id=2, shop_ids=frozenset({SHOP + 1}))
+    refused(decide(facts("dispatched"), "accept", neighbour), "not_your_shop")
+    refused(decide(facts("dispatched", shop_id=None), "accept", owner), "not_your_shop")
+    assert allowed_actions(facts("dispatched"), neighbour) == []
+    # The shop does not verify its own fix.
+    refused(decide(facts("handled"), "verify_pass", owner), "role_not_allowed")
+
+
 def test_inspector_verifies_only_in_their_grids() -> None:
     away = facts("handled", grid_code="440301009009")
     refused(decide(away, "verify_pass", actor("inspector")), "not_your_grid")
@@ -338,7 +354,7 @@ SPEC: dict[str, tuple[dict[str | None, str], set[str]]] = {
     "decline": ({"reported": "declined"}, {"command"}),
     "merge": ({"reported": "declined"}, {"command", "system"}),
     "dispatch": ({"registered": "dispatched"}, {"command", "system"}),
-    "accept": ({"dispatched": "accepted"}, {"handler"}),
+    "accept": ({"dispatched": "accepted"}, {"handler", "shop_owner"}),
     "feedback": ({"accepted": "handled"}, {"handler", "shop_owner"}),
     "verify_pass": ({"handled": "verified"}, {"inspector", "command"}),
     "verify_fail": ({"handled": "accepted"}, {"inspector", "command"}),

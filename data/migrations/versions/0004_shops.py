@@ -217,6 +217,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("updated_at", data.types.UTCDateTime(timezone=True), nullable=True)
         )
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_cases_shop_month",
+            ["shop_id", "category_kind", "category_code", "registered_at", "status",
+             "handled_on_time", "handle_deadline_at", "rework_count"],
+            unique=False, postgresql_include=["id"])
     # every shop's current token is on record, so a later revoke leaves a trace
     op.execute(
         "INSERT INTO shop_tokens (token, shop_id, issued_at) "
@@ -225,6 +231,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_shop_month")
     with op.batch_alter_table("shops", schema=None) as batch_op:
         batch_op.drop_column("updated_at")
         batch_op.drop_column("frontage_m")
