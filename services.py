@@ -110,6 +110,13 @@ def seed_demo_history(services: Services, *, now: datetime | None = None) -> Any
             return None
         report = seed_history(session, services.cases, now=now or utcnow(),
                               media_dir=services.settings.media_dir)
+        # ...and last month's shop scores published, as the bureau does each month
+        from data.shop_scores import freeze_month, last_month, month_scores
+
+        tz = services.cases.calendar.tz
+        month = last_month(now or utcnow(), tz=tz)
+        if month_scores(session, month) is None:
+            freeze_month(session, month, tz=tz, now=now)
     log.info("%s", report.summary())
     return report
 

@@ -76,6 +76,8 @@ from data.models import (
     Component,
     Device,
     Road,
+    Shop,
+    ShopRating,
     Tracker,
     UnitGrid,
     User,
@@ -83,6 +85,7 @@ from data.models import (
 from sensors.schemas import Detection as DetectionMsg
 from sensors.schemas import DeviceInfo, Resolved, Status
 from sensors.schemas import Position as PositionMsg
+from shops.problems import PROBLEMS_BY_EVENT
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: Hotline tickets of the history carry this prefix in ``cases.external_id``: the mark by
@@ -424,6 +427,11 @@ class _City:
                 self.sensors.setdefault(type_code, []).append(thing)
             else:
                 self.plain.setdefault(type_code, []).append(thing)
+        self.shops_by_grid: dict[str, list[tuple[int, float, float]]] = {}
+        for sid, grid, geom in session.execute(
+                select(Shop.id, Shop.grid_code, Shop.geom)
+                .where(Shop.active.is_(True), Shop.grid_code.is_not(None)).order_by(Shop.id)):
+            self.shops_by_grid.setdefault(grid, []).append((sid, geom.x, geom.y))
         self.departments: dict[str, int] = {}
         for code in sorted({f"D{i:02d}" for i in range(1, 11)}):
             dept = department_id(session, code)
@@ -870,6 +878,12 @@ class _History:
         else:
             grid = item.get("grid") or city.grid(rng)
             lon, lat = city.point_in(grid, rng)
+        shop_id = None
+        shops = city.shops_by_grid.get(grid.code)
+        if (kind == "event" and code in PROBLEMS_BY_EVENT and source != "hotline" and shops
+                and rng.random() < SHOP_SHARE):
+            shop_id, x, y = rng.choice(shops)  # in front of a shop (门前三包)
+            lon, lat = x + rng.uniform(-2e-5, 2e-5), y + rng.uniform(-2e-5, 2e-5)
         category = self.cfg.category(kind, code)
         label = category.name_en or code
         attachments: list[dict[str, str]] = []
@@ -900,7 +914,7 @@ class _History:
             lon=lon, lat=lat, grid_code=grid.code,
             component_id=thing.component_id if thing else None, description=description,
             address=grid.name, reporter_contact=contact, external_id=external,
-            attachments=attachments, origin=origin, now=t)
+            attachments=attachments, origin=origin, now=t, shop_id=shop_id)
         self.start_life(case, item["plan"])
         return case
 
@@ -1563,6 +1577,33 @@ def _finish(h: _History) -> None:
     session.flush()
 
 
+SHOP_SHARE = 0.6
+"""Of the shop-front problem types reported by inspectors and citizens: the share found in
+front of a shop of the grid (the case is the shop's, 门前三包)."""
+
+
+def _ratings(session: Session, rng: random.Random, *, now: datetime, days: int) -> int:
+    """Citizens' ratings from the shops' QR pages: about a third of the shops get a few,
+    mostly good, now and then a bad one (device and address as random keyed-hash stand-ins)."""
+    rows = []
+    for (shop_id,) in session.execute(select(Shop.id).where(Shop.active.is_(True))
+                                      .order_by(Shop.id)):
+        if rng.random() > 0.35:
+            continue
+        mood = rng.choice((5, 5, 4, 4, 3, 2))
+        for _ in range(rng.randint(1, 7)):
+            at = now - timedelta(days=rng.uniform(0, days))
+            stars = max(1, min(5, round(rng.gauss(mood, 0.8))))
+            rows.append(dict(shop_id=shop_id, stars=stars, comment=None,
+                             device=f"{rng.getrandbits(128):032x}",
+                             client=f"{rng.getrandbits(128):032x}",
+                             day=at.astimezone(TZ).date().isoformat(), created_at=at,
+                             hidden=False))
+    if rows:
+        session.execute(insert(ShopRating), rows)
+    return len(rows)
+
+
 def seed_history(session: Session, cfg: CaseConfig, *, now: datetime, media_dir: Path,
                  days: int = 62, seed: int = 7, scale: float = 1.0) -> HistoryReport:
     """Write ``days`` of case history up to ``now`` into a seeded demo city (caller commits).
@@ -1589,6 +1630,7 @@ def seed_history(session: Session, cfg: CaseConfig, *, now: datetime, media_dir:
         _Planner(history).plan()
         history.run()
         _today(history)
+        _ratings(session, random.Random(seed + 1), now=now, days=days)
         run_clock(session, cfg, now)
         history.report.clock_passes += 1
         _finish(history)
