@@ -46,6 +46,7 @@ from sensors.schemas import (
     now_utc,
 )
 from sensors.schemas import resolve as resolve_message
+from sensors.topics import is_outbound
 from services import Services
 
 log = logging.getLogger("onegrid.ingest")
@@ -150,6 +151,8 @@ class Pipeline:
         checked: list[tuple[Inbound, Resolved | Rejected]] = []
         registry = self.registry()
         for item in items:
+            if is_outbound(item.topic):
+                continue  # our own shop notices on the same broker: not a device's message
             decoded = decode(item.topic, item.payload, now)
             if isinstance(decoded, Rejected):
                 checked.append((item, decoded))

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 PREFIX = "onegrid/v1/"
 KINDS = ("readings", "detections", "status", "positions")
+#: What OneGrid itself publishes under the prefix (shop notices, ``shops/notices.py``): the
+#: ingest's ``onegrid/v1/+/+`` sees them too and passes them by.
+OUTBOUND = ("notices",)
 SUBSCRIPTION = "onegrid/v1/+/+"
 SHARE_GROUP = "onegrid"
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
@@ -21,6 +24,11 @@ def topic_for(kind: str, code: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     return f"{PREFIX}{kind}/{code}"
+
+
+def is_outbound(topic: str) -> bool:
+    """A topic OneGrid publishes to (not a device's): not ingested, not a dead letter."""
+    return topic.startswith(PREFIX) and topic[len(PREFIX):].split("/", 1)[0] in OUTBOUND
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,12 @@ def test_a_mixed_batch_is_stored_refused_and_acknowledged(pipeline, services) ->
         inbound(f"onegrid/v1/status/{CAMERA}", {"online": False, "ts": ts}, acks, "s1"),
         inbound("onegrid/v1/readings/4499029999000001", {
             "msg_id": "x", "ts": ts, "metrics": {"tilt_deg": 1}}, acks, "unknown"),
+        # OneGrid's own shop notice on the same broker: passed by, not a dead letter
+        inbound("onegrid/v1/notices/S00000001", {"notice_id": 1, "kind": "problem"}, acks,
+                "notice"),
     ]
     pipeline.process(items)
-    assert acks == ["r1", "bad-json", "d1", "outside", "p1", "s1", "unknown"]
+    assert acks == ["r1", "bad-json", "d1", "outside", "p1", "s1", "unknown", "notice"]
     with services.session() as session:
         reading = session.scalar(select(Reading))
         assert reading.metrics == {"tilt_deg": 18.5, "water_level_cm": 2}
