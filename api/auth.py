@@ -127,9 +127,15 @@ def guard() -> flask.Response | None:
     if flask.request.method == "POST" and path.startswith("/_dash") and not _same_origin():
         return flask.Response('{"error": "cross-origin request refused"}', 403,
                               mimetype="application/json")
+    if who.role == "shop_owner" and path != "/":  # its pages: its shop's (/s/…), nothing else
+        return forbidden_page()
     roles = page_roles(path) if flask.request.method == "GET" else None
     if roles is not None and who.role not in roles:
         home = HOME_PATHS.get(who.role)
+        if path == "/" and who.role == "shop_owner":  # home: the owner's shop page
+            from api.public_owner import owner_home
+
+            home = owner_home(who.user_id)
         if path == "/" and home is not None:
             return flask.redirect(home)
         return forbidden_page()

@@ -23,6 +23,7 @@ import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import public_html as html
+from api import public_owner
 from api.auth import _csrf_token, check_csrf, current_principal
 from data import shop_ratings, shop_reports, shop_views
 from data.cases import CaseError, actor_for
@@ -32,6 +33,7 @@ from i18n import current_lang, t
 from services import get_services
 
 bp = flask.Blueprint("public", __name__)
+bp.register_blueprint(public_owner.bp)  # the shop owner's part: POST /s/<token>/rectify
 
 DEVICE_COOKIE = "onegrid_device"
 DEVICE_MAX_AGE = 2 * 365 * 86400
@@ -136,7 +138,8 @@ def _render(token: str, shop_id: int, *, status: int = 200, errors: dict[str, st
                     if case.deadline_at else t("shop_page.no_deadline", lang))
     state = html.PageState(token=token, lang=lang, tz=services.cases.calendar.tz,
                            csrf=_csrf_token(), hotline=services.settings.hotline, staff=staff,
-                           errors=errors or {}, values=values or {}, notices=notices)
+                           errors=errors or {}, values=values or {}, notices=notices,
+                           owner=public_owner.owner_part(token, shop_id, errors, values))
     body = html.shop_page_html(page, state, comment_max=shop_ratings.COMMENT_MAX,
                                note_max=shop_reports.NOTE_MAX)
     response = flask.Response(body, status, mimetype="text/html")

@@ -143,6 +143,8 @@ class PageState:
     errors: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, str] = field(default_factory=dict)
     notices: Mapping[str, str] = field(default_factory=dict)
+    #: The shop owner's part (``api.public_owner``), already HTML; "" for anyone else.
+    owner: str = ""
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
@@ -402,7 +404,7 @@ def shop_page_html(page: ShopPage, state: PageState, *, comment_max: int,
         f'<header><a href="/lang/{other}?next=/s/{escape(state.token)}">'
         f'{escape(t("lang.switch", lang))}</a><h1 id="shop-name">{escape(page.name)}</h1>'
         f'<p>{escape(page.category or "")}{" · " if page.category else ""}'
-        f'{escape(page.address or "")}</p></header><main>{staff}'
+        f'{escape(page.address or "")}</p></header><main>{state.owner}{staff}'
         f'<section id="shop-duties"><h2>{_t("shop_page.duties", lang)}</h2><ol>{duties}</ol>'
         f'</section><section><h2>{_t("shop_page.zone", lang)}</h2>'
         f'{zone_svg(page.zone, page.point, lang)}{zone_note}<p class="m">{place}</p></section>'

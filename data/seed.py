@@ -232,6 +232,7 @@ def seed_demo(session: Session, catalogue: Catalogue, demo_dir: Path = DEMO_DIR,
             Shop.code.in_([r["code"] for r in rows]))).all())
         _insert(session, ShopToken, [dict(token=r["qr_token"], shop_id=ids[r["qr_token"]])
                                      for r in rows])
+    _seed_shop_owners(session, demo_hash, report)
 
     # Trackers: inspectors' phones and enforcement vehicles
     have = _existing(session, Tracker.code)
@@ -242,6 +243,34 @@ def seed_demo(session: Session, catalogue: Catalogue, demo_dir: Path = DEMO_DIR,
     report.add("trackers", _insert(session, Tracker, rows))
     session.flush()
     return report
+
+
+#: Demo shop owners (商户): the first shops by code get an account ``shop_<code>``.
+DEMO_SHOP_OWNERS = 5
+
+
+def _seed_shop_owners(session: Session, password_hash: str, report: SeedReport) -> None:
+    """Accounts for the owners of the first :data:`DEMO_SHOP_OWNERS` shops (display name: the
+    shop's owner name; the demo password); a shop without an owner gets its account. A shop
+    that has another owner already keeps it."""
+    shops = session.scalars(select(Shop).order_by(Shop.code).limit(DEMO_SHOP_OWNERS)).all()
+    have = dict(session.execute(select(User.username, User.id).where(
+        User.username.in_([f"shop_{s.code}" for s in shops]))).all())
+    rows = [dict(username=f"shop_{s.code}", display_name=(s.owner_name or s.name)[:100],
+                 role="shop_owner", phone=s.owner_phone, password_hash=password_hash,
+                 active=True, failed_logins=0)
+            for s in shops if f"shop_{s.code}" not in have]
+    report.add("users", _insert(session, User, rows))
+    if rows:
+        have = dict(session.execute(select(User.username, User.id).where(
+            User.username.in_([r["username"] for r in rows]))).all())
+    owned = 0
+    for s in shops:
+        user_id = have.get(f"shop_{s.code}")
+        if s.owner_user_id is None and user_id is not None:
+            s.owner_user_id = user_id
+            owned += 1
+    report.add("shops", owned, updated=True)
 
 
 def database_is_empty(session: Session) -> bool:
