@@ -1,6 +1,6 @@
 """Shop-front responsibility (门前三包) at city scale (issue 6, point 9).
 
-    python bench/shops.py [--shops 20000] [--cases 500000] [--only sqlite|postgresql]
+    python bench/shopfronts.py [--shops 20000] [--cases 500000] [--only sqlite|postgresql]
 
 Seeds the demo city into a temporary SQLite file and a temporary PostgreSQL schema
 (``ONEGRID_TEST_PG_URL``, as the tests use), adds ``bench/scaled_city.py``'s synthetic district
