@@ -28,7 +28,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Text, case, cast, func, insert, select
+from sqlalchemy import Integer, Text, case, cast, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -146,9 +146,11 @@ def _split(value: str | None) -> tuple[int, ...]:
 
 
 def gather_inputs(session: Session, month: str, *, as_of: datetime,
-                  params: ScoreParams = DEFAULT_PARAMS, tz: tzinfo | None = None
-                  ) -> list[ShopInput]:
-    """Every active shop's inputs for ``month`` (three aggregate queries)."""
+                  params: ScoreParams = DEFAULT_PARAMS, tz: tzinfo | None = None,
+                  case_ids: bool = True) -> list[ShopInput]:
+    """Every active shop's inputs for ``month`` (three aggregate queries). Without
+    ``case_ids`` the problems carry their counts but not their cases' ids: the same scores,
+    for a fraction of the work (the ids are for a frozen month's explanations)."""
     start, end = month_bounds(month, tz)
     first, following = parse_month(month)
     conn = session.connection()  # Core rows: the ORM's row machinery costs here
@@ -170,7 +172,8 @@ def gather_inputs(session: Session, month: str, *, as_of: datetime,
         select(Case.shop_id, Case.category_kind, Case.category_code,
                func.sum(case((in_month, 1), else_=0)).label("n"),
                func.sum(case((reg < start, 1), else_=0)).label("earlier"),
-               _ids(session, case((in_month, Case.id))).label("ids"),
+               (_ids(session, case((in_month, Case.id))) if case_ids
+                else literal(None)).label("ids"),
                func.sum(case((in_month & (timely == 1), 1), else_=0)).label("late"),
                func.sum(case((in_month & (timely == 2), 1), else_=0)).label("overdue"),
                func.sum(case((in_month, Case.rework_count), else_=0)).label("reworks"))
@@ -188,7 +191,7 @@ def gather_inputs(session: Session, month: str, *, as_of: datetime,
             severity = severities[key] = severity_of(key)
         groups.setdefault(shop_id, []).append(ProblemGroup(
             key, severity, _split(ids), int(late or 0), int(overdue or 0), int(reworks or 0),
-            int(n) - (0 if earlier else 1)))
+            int(n) - (0 if earlier else 1), -1 if case_ids else int(n)))
 
     ratings = dict((shop_id, (int(n), float(total))) for shop_id, n, total in conn.execute(
         select(ShopRating.shop_id, func.count(), func.sum(cast(ShopRating.stars, Integer)))
@@ -208,9 +211,11 @@ def gather_inputs(session: Session, month: str, *, as_of: datetime,
 # ── Preview, freeze, read ────────────────────────────────────────────────────────────────────
 
 def preview_month(session: Session, month: str, *, params: ScoreParams = DEFAULT_PARAMS,
-                  tz: tzinfo | None = None, as_of: datetime | None = None) -> MonthScores:
+                  tz: tzinfo | None = None, as_of: datetime | None = None,
+                  case_ids: bool = False) -> MonthScores:
     """Compute ``month`` now without writing anything (a frozen month is not looked at).
-    ``as_of`` (default: now) is when "overdue" is judged."""
+    ``as_of`` (default: now) is when "overdue" is judged. The losses list the cases behind
+    each reason only with ``case_ids`` (the freeze asks for them; a preview needs counts)."""
     as_of = as_of or utcnow()
     # Hundreds of thousands of small objects are made and all kept: the cyclic garbage
     # collector would rescan them again and again for nothing (it doubled the time).
@@ -218,7 +223,8 @@ def preview_month(session: Session, month: str, *, params: ScoreParams = DEFAULT
     gc.disable()
     try:
         t0 = _time.perf_counter()
-        inputs = gather_inputs(session, month, as_of=as_of, params=params, tz=tz)
+        inputs = gather_inputs(session, month, as_of=as_of, params=params, tz=tz,
+                               case_ids=case_ids)
         t1 = _time.perf_counter()
         results = score_month(inputs, params)
         t2 = _time.perf_counter()
@@ -244,7 +250,7 @@ def freeze_month(session: Session, month: str, by_user: int | None = None, *,
             "not_ended", f"month {month} has not ended yet (it ends {end:%Y-%m-%d %H:%M %Z}): "
             "preview it; freeze it once it is over",
             f"{month} 月尚未结束（{end:%Y-%m-%d %H:%M} 结束），只能预览，月末后再发布")
-    scores = preview_month(session, month, params=params, tz=tz, as_of=now)
+    scores = preview_month(session, month, params=params, tz=tz, as_of=now, case_ids=True)
     head = ShopScoreMonth(month=month, frozen_at=now, frozen_by=by_user,
                           formula=params.version,
                           params={**params.as_dict(), "as_of": scores.as_of,

@@ -143,6 +143,13 @@ class ProblemGroup(NamedTuple):
     overdue: int = 0        # how many are overdue
     reworks: int = 0        # reworks of them all
     repeats: int = 0        # how many are repeats
+    count: int = -1         # how many, when ``cases`` was not read (-1: ``len(cases)``)
+
+    @property
+    def n(self) -> int:
+        """How many problems of this type (``cases`` may be left empty by a caller that
+        needs the score, not the ids: a preview)."""
+        return self.count if self.count >= 0 else len(self.cases)
 
 
 @dataclass(frozen=True)
@@ -226,7 +233,7 @@ def group_loss(group: ProblemGroup, params: ScoreParams = DEFAULT_PARAMS,
     """The points one problem type costs, with its parts, as one ``losses`` entry. ``memo``
     (a dict kept across the shops of one month, same ``params``) reuses the texts and
     arithmetic of groups with the same counts: a city has many alike."""
-    key = (group.category, group.severity, len(group.cases), group.late, group.overdue,
+    key = (group.category, group.severity, group.n, group.late, group.overdue,
            group.reworks, group.repeats)
     made = memo.get(key) if memo is not None else None
     if made is None:
@@ -322,8 +329,8 @@ def score_shop(shop: ShopInput, prior: float, params: ScoreParams = DEFAULT_PARA
     total = sum(e["points"] for e in losses)
     score = round(max(0.0, params.start - total), 1)
     stars = stars_for(score, params)
-    problems = sum(len(g.cases) for g in shop.groups)
-    serious = sum(len(g.cases) for g in shop.groups if g.severity >= params.serious_severity)
+    problems = sum(g.n for g in shop.groups)
+    serious = sum(g.n for g in shop.groups if g.severity >= params.serious_severity)
     listed = None
     if problems == 0 and score >= params.red_min_score:
         listed = "red"

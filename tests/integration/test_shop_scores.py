@@ -139,15 +139,21 @@ def _expected(session: Any, city: dict[str, Any], as_of: datetime) -> dict[int, 
 def test_preview_matches_the_pure_formula(seeded_services: Services, city: dict) -> None:
     as_of = datetime.now(UTC)
     with seeded_services.session() as session:
-        scores = preview_month(session, city["month"], as_of=as_of)
+        scores = preview_month(session, city["month"], as_of=as_of, case_ids=True)
         got = {r.shop_id: r for r in scores.results}
         want = _expected(session, city, as_of)
+        quick = {r.shop_id: r for r in preview_month(session, city["month"],
+                                                     as_of=as_of).results}
     assert not scores.frozen
     assert len(scores.results) == 1_057  # every demo shop is scored
     for shop_id, w in want.items():
         g = got[shop_id]
         assert (g.score, g.stars, g.grade, g.listed) == (w.score, w.stars, w.grade, w.listed)
         assert g.losses == w.losses
+        # without the ids (a preview's default): the same scores and reasons, no case lists
+        q = quick[shop_id]
+        assert (q.score, q.stars, q.listed, q.inputs) == (g.score, g.stars, g.listed, g.inputs)
+        assert [{**e, "cases": []} for e in g.losses] == q.losses
         assert g.street_code == city["street"]
     a, b, c = got[city["a"]], got[city["b"]], got[city["c"]]
     # Hand-computed (docs/shop-scoring.md, worked example): 17.5 + 10 → 72.5
