@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import statistics
 import sys
 import tempfile
@@ -38,22 +37,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from pgschema import temporary_schema  # noqa: E402
 from scaled_city import scale_up  # noqa: E402
 
 from data.models import UnitGrid  # noqa: E402
 from services import build_services, prepare_database  # noqa: E402
 from settings import Settings  # noqa: E402
 
-PG_URL = os.environ.get("ONEGRID_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REFRESH = ["bigscreen-map.figure", "bigscreen-kpis.children", "bigscreen-lights.children",
            "bigscreen-ticker.children", "bigscreen-categories.figure",
            "bigscreen-districts.figure", "bigscreen-note.children", "bigscreen-clock.children",
@@ -272,19 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "sqlite"):
         ok &= run(f"sqlite:///{tmp / 'dash.db'}", tmp, args)
     if args.only in (None, "postgresql"):
-        schema = "og_bench_" + secrets.token_hex(4)
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = PG_URL + sep + "options=" + quote(f"-csearch_path={schema},public")
-        try:
+        with temporary_schema() as url:
             ok &= run(url, tmp, args)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
     print("\nall targets met" if ok else "\nsome targets NOT met")
     return 0 if ok else 1
 

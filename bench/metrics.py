@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
-import secrets
 import shutil
 import sys
 import tempfile
@@ -33,20 +31,19 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from pgschema import temporary_schema  # noqa: E402
 
 from data.metrics import BY, indicators  # noqa: E402
 from data.models import Case, CaseEvent, Department, UnitGrid  # noqa: E402
 from services import build_services, prepare_database  # noqa: E402
 from settings import Settings  # noqa: E402
 
-PG_URL = os.environ.get("ONEGRID_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 Q_START = datetime(2026, 1, 1, tzinfo=UTC)
 Q_END = datetime(2026, 4, 1, tzinfo=UTC)
 M_START, M_END = datetime(2026, 3, 1, tzinfo=UTC), Q_END
@@ -237,23 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             services.engine.dispose()
     if args.only in (None, "postgresql"):
-        schema = "og_bench_" + secrets.token_hex(4)
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema},public')}"
-        try:
+        with temporary_schema() as url:
             services = load(url, tmp, args.cases, n_events)
             try:
                 results["postgresql"] = time_groupings(services)
             finally:
                 services.engine.dispose()
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
     shutil.rmtree(tmp, ignore_errors=True)
     dbs = list(results)
     print()

@@ -31,16 +31,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import shapely
 from shapely.geometry import Point
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from pgschema import temporary_schema  # noqa: E402
 from scaled_city import DISTRICT, scale_up  # noqa: E402
 
 from data.models import Case, Department, Shop, ShopRating, UnitGrid  # noqa: E402
@@ -55,8 +55,6 @@ from services import build_services, prepare_database  # noqa: E402
 from settings import Settings  # noqa: E402
 from shops.problems import SHOP_PROBLEMS  # noqa: E402
 
-PG_URL = os.environ.get("ONEGRID_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BATCH = 20_000
 TARGET_S = 2.0
 PAGE_TARGET_MS = 100.0
@@ -251,19 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "sqlite"):
         ok &= run(f"sqlite:///{tmp / 'shops.db'}", tmp, args)
     if args.only in (None, "postgresql"):
-        schema = "og_bench_" + secrets.token_hex(4)
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = PG_URL + sep + "options=" + quote(f"-csearch_path={schema},public")
-        try:
+        with temporary_schema() as url:
             ok &= run(url, tmp, args)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
     shutil.rmtree(tmp, ignore_errors=True)  # the scaled SQLite city is some 400 MB
     print("\nall targets met" if ok else "\nsome targets NOT met")
     return 0 if ok else 1
