@@ -40,6 +40,7 @@ from data.spatial import GridLocator
 from data.types import utcnow
 from gis.crs import WGS84_EPSG, project, utm_epsg_for
 from reports.plaques import Plaque, PlaqueSheet
+from shops.geocode import Anchor, Geocoder, parse_address
 from shops.registry import (
     ParseResult,
     RowError,
@@ -96,6 +97,7 @@ class ImportReport:
     failed: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     dry_run: bool = False
+    approximate: list[RowError] = field(default_factory=list)  # placed by address: check them
 
     @property
     def failed_lines(self) -> list[int]:
@@ -111,6 +113,7 @@ class ImportReport:
         if self.ignored_columns:
             lines.append("ignored columns / 未识别的列: " + ", ".join(self.ignored_columns))
         lines += [f"  {e}" for e in sorted(self.failed, key=lambda e: e.line)]
+        lines += [f"  {e}" for e in sorted(self.approximate, key=lambda e: e.line)]
         return "\n".join(lines)
 
 
@@ -169,6 +172,32 @@ class _Roads:
         _, on_road = nearest_points(door, self._geoms[int(hits[0])])
         back = project(on_road, self._epsg, WGS84_EPSG)
         return float(back.x), float(back.y)
+
+
+class _AddressGeocoder:
+    """Addresses → positions (:class:`shops.geocode.Geocoder`) on the ``roads`` table,
+    anchored on the registered shops' addresses; loaded when a row first needs it."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._geocoder: Geocoder | None = None
+
+    def __call__(self, address: str) -> tuple[float, float] | tuple[str, str]:
+        if self._geocoder is None:
+            roads = [(name, geom, width) for name, geom, width in self._session.execute(
+                select(Road.name, Road.geom, Road.width_m)) if geom is not None]
+            names = [name for name, _, _ in roads]
+            anchors = []
+            for text, geom in self._session.execute(
+                    select(Shop.address, Shop.geom).where(Shop.address.is_not(None))):
+                parsed = parse_address(text, names) if geom is not None else None
+                if parsed is not None:
+                    anchors.append(Anchor(parsed[0], parsed[1], float(geom.x), float(geom.y)))
+            self._geocoder = Geocoder(roads, anchors)
+        placed = self._geocoder.geocode(address)
+        if placed.lon is None or placed.lat is None:
+            return placed.zh, placed.en
+        return placed.lon, placed.lat
 
 
 def _next_codes(session: Session) -> Any:
@@ -282,6 +311,13 @@ def import_shops(session: Session, rows: Sequence[ShopRow], *,
         new_shops.append((shop, row))
         report.created.append(ImportedRow(row.line, code, row.name))
 
+    report.approximate = [
+        _fail(row, "address", f"按地址估算位置，请在地图上核对（{row.address}）",
+              f"placed by its address, approximately: check it on the map ({row.address})")
+        for row in rows if row.geocoded and any(
+            done.line == row.line for done in (*report.created, *report.updated,
+                                               *report.unchanged))]
+
     if not dry_run and new_shops:
         session.add_all([shop for shop, _ in new_shops])
         session.flush()
@@ -316,7 +352,7 @@ def _update(shop: Shop, row: ShopRow, grid: str, roads: _Roads, now: datetime, *
         old, Point(row.lon, row.lat)) > MOVED_M)
     if moved and (row.location_given or row.zone is not None):
         changes["geom"] = Point(row.lon, row.lat)
-    if grid != shop.grid_code:
+    if grid != shop.grid_code and not row.geocoded:  # an estimate never moves a shop
         changes["grid_code"] = grid
     if row.zone is not None:
         if shop.zone is None or not shop.zone.equals_exact(row.zone, 1e-9):
@@ -342,7 +378,8 @@ def import_shop_file(session: Session, path: Path, *, dry_run: bool = False,
                      now: datetime | None = None) -> ImportReport:
     """Read, check and import a CSV or XLSX file (raises ``RegistryFileError`` for a file that
     cannot be read at all; row problems are in the report)."""
-    parsed: ParseResult = parse_file(path.read_bytes(), path.name)
+    parsed: ParseResult = parse_file(path.read_bytes(), path.name,
+                                     geocode=_AddressGeocoder(session))
     report = import_shops(session, parsed.rows, errors=parsed.errors, dry_run=dry_run, now=now)
     report.ignored_columns = parsed.ignored_columns
     return report

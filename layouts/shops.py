@@ -224,6 +224,11 @@ def import_report(report: ImportReport, filename: str, lang: str) -> html.Div:
     if report.ignored_columns:
         parts.append(html.Div(t("shops.report.ignored", lang) + ", ".join(
             report.ignored_columns), className="og-shops-sub"))
+    if report.approximate:  # placed by their address: the operator checks them on the map
+        parts.append(html.Ul([html.Li(f"{t('shops.report.line', lang)} {e.line}: "
+                                      f"{_error_text(e, lang)}", className="og-shops-approx")
+                              for e in report.approximate[:MAX_FAILED_SHOWN]],
+                             className="og-shops-sub", id=f"{ids.SHOPS_REPORT}-approximate"))
     if failed:
         shown = failed[:MAX_FAILED_SHOWN]
         parts.append(dbc.Table([

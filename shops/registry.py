@@ -12,6 +12,8 @@ What a row must hold:
 - a place: a location (经度/纬度, WGS84 unless 坐标系 says GCJ-02 or BD-09) or a
   responsibility zone (责任区, a WKT or GeoJSON polygon) — or both, then within
   :data:`MAX_DOOR_TO_ZONE_M` of each other;
+  or, when the caller passes a ``geocode`` (the import does: :mod:`shops.geocode` on the city's
+  roads), an address (地址) placed by it — ``ShopRow.geocoded``, an estimate;
 - when given: a licence number (营业执照号) that is an 18-character unified social credit
   code with a right check character (GB 32100-2015) or a 15-digit registration number; a
   phone (联系电话) that is a mainland mobile, a landline with its area code or a 400/800
@@ -28,7 +30,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,6 +146,7 @@ class ShopRow:
     frontage_m: float | None = None
     width_m: float | None = None
     location_given: bool = True
+    geocoded: bool = False  # placed by its address (an estimate to check on the map)
 
 
 @dataclass
@@ -370,7 +373,11 @@ def _distance_m(point: Point, zone: Polygon) -> float:
     return float(p.distance(z))
 
 
-def _row(line: int, values: dict[str, str]) -> ShopRow:
+Geocode = Callable[[str], tuple[float, float] | tuple[str, str]]
+"""An address → ``(lon, lat)`` floats, or ``(zh, en)`` reasons it cannot be placed."""
+
+
+def _row(line: int, values: dict[str, str], geocode: Geocode | None = None) -> ShopRow:
     problems: list[_CellError] = []
 
     def check(fn, *args):
@@ -425,7 +432,15 @@ def _row(line: int, values: dict[str, str]) -> ShopRow:
     width = (check(_number, values["width_m"], "width_m", "门面宽度", *WIDTH_RANGE_M)
              if values.get("width_m") else None)
     located = lon is not None and lat is not None
-    if not located and not zone and not problems:
+    geocoded = False
+    if not located and not zone and not problems and geocode and values.get("address"):
+        placed = geocode(values["address"])
+        if isinstance(placed[0], str):
+            problems.append(_CellError("address", *placed))  # type: ignore[arg-type]
+        else:
+            lon, lat = placed
+            geocoded = True
+    if not located and not geocoded and not zone and not problems:
         problems.append(_CellError("lon", "没有位置：请填经纬度或责任区范围（地址无法离线定位）",
                              "no location: give longitude/latitude or a zone polygon (an "
                              "address alone cannot be located offline)"))
@@ -438,14 +453,14 @@ def _row(line: int, values: dict[str, str]) -> ShopRow:
                                  f"{MAX_DOOR_TO_ZONE_M:g} m): check both"))
     if problems:
         raise _RowFailedError([RowError(line, p.column, p.zh, p.en) for p in problems])
-    if not located:
+    if not located and not geocoded:
         door = zone.representative_point()  # type: ignore[union-attr]
         lon, lat = door.x, door.y
     return ShopRow(line=line, name=name, lon=float(lon), lat=float(lat),  # type: ignore[arg-type]
                    code=code, category=text("category", 40), licence_no=licence,
                    address=text("address", 200), owner_name=text("owner_name", 100),
                    owner_phone=phone, zone=zone, frontage_m=frontage, width_m=width,
-                   location_given=located)
+                   location_given=located, geocoded=geocoded)
 
 
 class _RowFailedError(Exception):
@@ -454,8 +469,11 @@ class _RowFailedError(Exception):
         self.errors = errors
 
 
-def parse_records(records: Sequence[tuple[int, Sequence[str]]]) -> ParseResult:
-    """Check ``(line, cells)`` records whose first non-empty one is the header."""
+def parse_records(records: Sequence[tuple[int, Sequence[str]]], *,
+                  geocode: Geocode | None = None) -> ParseResult:
+    """Check ``(line, cells)`` records whose first non-empty one is the header. With
+    ``geocode`` a row giving an address but neither a location nor a zone is placed by it
+    (``ShopRow.geocoded``), or fails with the geocoder's reason."""
     rows = [(line, list(cells)) for line, cells in records]
     while rows and not any(c.strip() for c in rows[0][1]):
         rows.pop(0)
@@ -478,7 +496,8 @@ def parse_records(records: Sequence[tuple[int, Sequence[str]]]) -> ParseResult:
         raise RegistryFileError(f"第 {header_line} 行表头缺少“店名”列",
                                 f"the header (line {header_line}) has no name column "
                                 "(店名 / name)")
-    if not ({"lon", "lat"} <= index.keys() or "zone" in index):
+    if not ({"lon", "lat"} <= index.keys() or "zone" in index
+            or (geocode is not None and "address" in index)):
         raise RegistryFileError("表头缺少位置列：需要“经度”“纬度”或“责任区”",
                                 "the header has no location columns: lon and lat, or zone")
     body = rows[1:]
@@ -492,7 +511,7 @@ def parse_records(records: Sequence[tuple[int, Sequence[str]]]) -> ParseResult:
             continue
         values = {fld: (cells[i].strip() if i < len(cells) else "") for fld, i in index.items()}
         try:
-            row = _row(line, values)
+            row = _row(line, values, geocode)
         except _RowFailedError as failed:
             result.errors.extend(failed.errors)
             continue
@@ -516,9 +535,9 @@ def parse_records(records: Sequence[tuple[int, Sequence[str]]]) -> ParseResult:
     return result
 
 
-def parse_file(data: bytes, filename: str) -> ParseResult:
+def parse_file(data: bytes, filename: str, *, geocode: Geocode | None = None) -> ParseResult:
     """Read and check a CSV or XLSX shop list (raises :class:`RegistryFileError`)."""
-    return parse_records(read_table(data, filename))
+    return parse_records(read_table(data, filename), geocode=geocode)
 
 
 # --------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_csv_bad_rows_reported_good_rows_imported_and_a_rerun_updates(
          ""],                                                                    # 3 zone only
         ["坏电话", "", "x", "y", "12345", *map(str, IN_CITY[1]), "", ""],          # 4 phone
         ["城外", "", "x", "y", "", "100.0", "30.0", "", ""],                       # 5 no grid
-        ["没位置", "", "新兴大道9号", "y", "", "", "", "", ""],                     # 6 nowhere
+        ["没位置", "", "", "y", "", "", "", "", ""],                                # 6 nowhere
         ["新时代电动车维修", demo_licence, "新兴大道3号", "黎怡", "13800002222",
          str(demo_lon), str(demo_lat), "", ""],                                 # 7 updated
         [f"无照小店{tag}", "", "新兴大道104号", "王五", "", *map(str, IN_CITY[3]), "", ""],  # 8

@@ -173,7 +173,8 @@ def test_import_reports_the_bad_line_and_imports_the_good_row(
     _sign_in(client, "admin")
     name = f"页面导入新店{'D' if dry_run else 'R'}"
     rows = [[name, "", "新兴大道200号", "赵六", "13900004444", "112.4505", "23.0331"],
-            ["坏电话小店", "", "新兴大道202号", "钱七", "12345", "112.4506", "23.0331"]]
+            ["坏电话小店", "", "新兴大道202号", "钱七", "12345", "112.4506", "23.0331"],
+            [name + "按址", "", "新兴大道7号", "孙八", "13900005555", "", ""]]  # by address
     with seeded_services.session() as s:
         before = s.scalar(select(func.count()).select_from(Shop))
     output, entry = _entry("shops-report.children")
@@ -191,8 +192,12 @@ def test_import_reports_the_bad_line_and_imports_the_good_row(
     assert any("电话号码格式不对" in text for text in _texts(failed[0]))
     counts = {node["props"]["id"]: node["props"]["children"] for node in _walk(report)
               if str(node.get("props", {}).get("id", "")).startswith(f"{ids.SHOPS_REPORT}-")}
-    assert counts == {f"{ids.SHOPS_REPORT}-created": "1", f"{ids.SHOPS_REPORT}-updated": "0",
+    assert counts.pop(f"{ids.SHOPS_REPORT}-approximate")  # placed by its address: check it
+    assert counts == {f"{ids.SHOPS_REPORT}-created": "2", f"{ids.SHOPS_REPORT}-updated": "0",
                       f"{ids.SHOPS_REPORT}-unchanged": "0", f"{ids.SHOPS_REPORT}-failed": "1"}
+    approx = " ".join(_texts([n for n in _walk(report) if n.get("props", {}).get("id") ==
+                              f"{ids.SHOPS_REPORT}-approximate"]))
+    assert "4" in approx and "按地址估算位置" in approx and "新兴大道7号" in approx
     assert response[ids.SHOPS_UPLOAD]["contents"] is None  # the same file may be chosen again
     assert response[ids.SHOPS_VERSION]["data"] == 5
     with seeded_services.session() as s:
@@ -202,7 +207,7 @@ def test_import_reports_the_bad_line_and_imports_the_good_row(
     if dry_run:
         assert after == before and shop is None
     else:
-        assert after == before + 1
+        assert after == before + 2
         assert shop.owner_phone == "13900004444" and shop.grid_code and shop.qr_token
 
 
