@@ -12,7 +12,7 @@ A shop owner's home (``/`` after signing in) is its shop's page: :func:`owner_ho
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -22,17 +22,14 @@ from api.auth import _csrf_token, check_csrf, current_principal
 from api.public_html import _status, _t, _when
 from data import shop_owner, shop_reports
 from data.accounts import Principal
-from data.cases import CaseError, actor_for
-from data.models import Case, User
-from data.shop_cases import mark_rectified
+from data.cases import CaseError
 from data.types import utcnow
-from data.uploads import UploadError, inspect_image, store_upload
+from data.uploads import UploadError
 from i18n import add_messages, current_lang, t
 from services import get_services
 from shops.notices import problem_of
 
 bp = flask.Blueprint("public_owner", __name__)
-MAX_PHOTOS = 3
 OWNER_ROLE = "shop_owner"
 
 add_messages({
@@ -52,13 +49,8 @@ add_messages({
                         "en": "Case {code} reported rectified; an inspector will check it."},
     "shop_owner.not_yours": {"zh-CN": "这不是您的店铺：只有本店商户可以提交整改。",
                              "en": "This is not your shop: only its owner reports fixes."},
-    "shop_owner.not_waiting": {"zh-CN": "该案件目前不在待整改状态（可能已提交或已结案）。",
-                               "en": "This case is not waiting for your fix (reported or "
-                                     "closed already)."},
     "shop_owner.photo_missing": {"zh-CN": "请上传至少一张整改后的现场照片。",
                                  "en": "Attach at least one photo of the result."},
-    "shop_owner.too_many": {"zh-CN": "最多上传 {n} 张照片，请删减。",
-                            "en": "At most {n} photos; leave some out."},
 })
 
 
@@ -169,27 +161,6 @@ def owner_part(token: str, shop_id: int, errors: Mapping[str, str] | None = None
 
 
 # -- the form -----------------------------------------------------------------------------------
-def _check_photos(uploads: Sequence[shop_reports.Upload]) -> None:
-    """1–3 photos, each a whole JPEG/PNG/WebP within the limits (checked before any is
-    stored). Raises :class:`shop_reports.ReportError`."""
-    if not uploads:
-        raise shop_reports.ReportError("photo_missing", t("shop_owner.photo_missing", "en"),
-                                       t("shop_owner.photo_missing", "zh-CN"))
-    if len(uploads) > MAX_PHOTOS:
-        raise shop_reports.ReportError(
-            "too_many_photos", t("shop_owner.too_many", "en").format(n=MAX_PHOTOS),
-            t("shop_owner.too_many", "zh-CN").format(n=MAX_PHOTOS))
-    for upload in uploads:
-        try:
-            inspect_image(upload.data)
-        except UploadError as exc:
-            raise shop_reports.ReportError(exc.code, exc.message, exc.message_zh) from None
-
-
-def _refuse(code: str) -> CaseError:
-    return CaseError(code, t(f"shop_owner.{code}", "en"), t(f"shop_owner.{code}", "zh-CN"))
-
-
 @bp.route("/s/<token>/rectify", methods=["POST"])
 def rectify(token: str) -> flask.Response:
     """The owner marks one of its shop's cases rectified with 1–3 photos and a note."""
@@ -218,20 +189,12 @@ def rectify(token: str) -> flask.Response:
     services = get_services()
     try:
         note = shop_reports.clean_note(form.get("note"))
-        _check_photos(uploads)
+        shop_reports.check_photos(uploads, least=1, most=shop_reports.MAX_PHOTOS, missing=(
+            t("shop_owner.photo_missing", "en"), t("shop_owner.photo_missing", "zh-CN")))
         with services.transaction() as session:
-            case = session.get(Case, int(raw_case)) if raw_case.isdigit() else None
-            if case is None or case.shop_id != shop_id:
-                raise _refuse("not_yours")
-            if case.status not in shop_owner.WAITING:
-                raise _refuse("not_waiting")
-            user = session.get(User, who.user_id)
-            shas = [store_upload(session, services.settings.media_dir, u.data,
-                                 uploaded_by=who.user_id, original_name=u.filename).sha256
-                    for u in uploads]
-            mark_rectified(session, services.cases, case, actor_for(session, user), shas,
-                           note, origin="owner-page")
-            case_id = case.id
+            case_id = shop_owner.rectify(
+                session, services.cases, services.settings.media_dir, shop_id=shop_id,
+                user_id=who.user_id, case_ref=raw_case, uploads=uploads, note=note)
     except (shop_reports.ReportError, CaseError, UploadError) as exc:
         status = 403 if exc.code in ("not_yours", "not_your_shop") else 400
         return _render(token, shop_id, status=status, values=kept,

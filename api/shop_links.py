@@ -16,6 +16,7 @@ from typing import Any
 import flask
 
 from api.auth import _csrf_token, check_csrf
+from data import shop_reports
 from data.cases import CaseError
 from data.shop_cases import check_link, mark_rectified, shop_actor, use_link
 from data.uploads import MAX_BYTES, UploadError, store_upload
@@ -24,7 +25,6 @@ from services import get_services
 from shops.notices import problem_of
 
 bp = flask.Blueprint("shop_links", __name__)
-MAX_PHOTOS = 3
 NOTE_MAX = 500
 
 add_messages({
@@ -154,7 +154,8 @@ def show(token: str) -> flask.Response:
 def submit(token: str) -> flask.Response:
     services = get_services()
     lang = current_lang()
-    files = [f for f in flask.request.files.getlist("photo") if f and f.filename][:MAX_PHOTOS]
+    files = [f for f in flask.request.files.getlist("photo") if f and f.filename][
+        :shop_reports.MAX_PHOTOS]
     note = (flask.request.form.get("note") or "").strip()[:NOTE_MAX]
     try:
         with services.transaction() as session:

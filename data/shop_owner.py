@@ -1,20 +1,25 @@
 """What a signed-in shop owner (商户) sees of its own shop on ``/s/<token>``: its notices and
 the cases waiting for it to rectify; and which shop is an owner's home.
 
-Reads, plus one write: opening the page marks the shop's notices read. Marking a case
-rectified is ``data.shop_cases.mark_rectified``.
+Reads, plus two writes: opening the page marks the shop's notices read; :func:`rectify` marks
+one of its waiting cases rectified with checked photos (``data.shop_cases.mark_rectified``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from data.models import Case, Shop, ShopNotice
+from data.cases import CaseConfig, CaseError, actor_for
+from data.models import Case, Shop, ShopNotice, User
 from data.notices import notices_of
+from data.shop_cases import mark_rectified
+from data.shop_reports import Upload, store_photos
 
 #: Cases that wait for the shop (the same states ``data.shop_cases.check_link`` accepts).
 WAITING = ("dispatched", "accepted")
@@ -90,3 +95,22 @@ def mark_read(session: Session, shop_id: int, now: datetime) -> int:
                            .where(ShopNotice.shop_id == shop_id, ShopNotice.read_at.is_(None))
                            .values(read_at=now).execution_options(synchronize_session=False))
     return int(done.rowcount or 0)
+
+
+def rectify(session: Session, cfg: CaseConfig, media_dir: Path, *, shop_id: int, user_id: int,
+            case_ref: str, uploads: Sequence[Upload], note: str | None) -> int:
+    """The owner ``user_id`` marks its shop's case ``case_ref`` (the form's value) rectified
+    with ``uploads`` (checked already: ``data.shop_reports.check_photos``); the case's id.
+    Raises CaseError ``not_yours`` (no such case of this shop) or ``not_waiting``."""
+    case = session.get(Case, int(case_ref)) if case_ref.isdigit() else None
+    if case is None or case.shop_id != shop_id:
+        raise CaseError("not_yours", "This is not your shop: only its owner reports fixes.",
+                        "这不是您的店铺：只有本店商户可以提交整改。")
+    if case.status not in WAITING:
+        raise CaseError("not_waiting", "This case is not waiting for your fix (reported or "
+                        "closed already).", "该案件目前不在待整改状态（可能已提交或已结案）。")
+    user = session.get(User, user_id)
+    shas = [f["sha256"] for f in store_photos(session, media_dir, uploads, user_id)]
+    mark_rectified(session, cfg, case, actor_for(session, user), shas, note,
+                   origin="owner-page")
+    return case.id

@@ -67,11 +67,15 @@ def clean_note(note: str | None, *, required: bool = False) -> str | None:
     return text or None
 
 
-def _check_photos(uploads: Sequence[Upload], *, least: int, most: int) -> None:
+def check_photos(uploads: Sequence[Upload], *, least: int, most: int,
+                 missing: tuple[str, str] | None = None) -> None:
+    """``least``–``most`` photos, each a whole JPEG/PNG/WebP within the limits, checked before
+    any is stored; ``missing`` is the (en, zh) message for too few. Raises ReportError."""
     files = [u for u in uploads if u.data]
     if len(files) < least:
-        raise ReportError("photo_missing", f"add {'a photo' if least == 1 else f'{least} photos'}"
-                          " of the problem", "请拍摄或选择问题照片")
+        en, zh = missing or (f"add {'a photo' if least == 1 else f'{least} photos'}"
+                             " of the problem", "请拍摄或选择问题照片")
+        raise ReportError("photo_missing", en, zh)
     if len(files) > most:
         raise ReportError("too_many_photos", f"at most {most} photos; leave some out",
                           f"最多上传 {most} 张照片，请删减")
@@ -82,8 +86,9 @@ def _check_photos(uploads: Sequence[Upload], *, least: int, most: int) -> None:
             raise ReportError(exc.code, exc.message, exc.message_zh) from None
 
 
-def _store(session: Session, media_dir: Path, uploads: Sequence[Upload],
-           user_id: int | None) -> list[dict[str, str]]:
+def store_photos(session: Session, media_dir: Path, uploads: Sequence[Upload],
+                 user_id: int | None) -> list[dict[str, str]]:
+    """Store checked photos (see :func:`check_photos`): their sha256 and mime."""
     stored = [store_upload(session, media_dir, u.data, uploaded_by=user_id,
                            original_name=u.filename) for u in uploads if u.data]
     return [{"sha256": s.sha256, "mime": s.mime} for s in stored]
@@ -100,8 +105,8 @@ def report_by_citizen(session: Session, cfg: CaseConfig, media_dir: Path, shop: 
     command desk to register it (not dispatched)."""
     problem = parse_problem(problem_key)
     text = clean_note(note)
-    _check_photos([photo], least=1, most=1)
-    files = _store(session, media_dir, [photo], None)
+    check_photos([photo], least=1, most=1)
+    files = store_photos(session, media_dir, [photo], None)
     return report_case(session, cfg, kind="event", code=problem.event_code, actor=CITIZEN,
                        source="citizen", lon=shop.geom.x, lat=shop.geom.y, shop_id=shop.id,
                        title=_title(shop, problem), description=text, address=shop.address,
@@ -116,8 +121,8 @@ def report_by_inspector(session: Session, cfg: CaseConfig, media_dir: Path, shop
     dispatched at once with its deadline."""
     problem = parse_problem(problem_key)
     text = clean_note(note)
-    _check_photos(photos, least=1, most=MAX_PHOTOS)
-    files = _store(session, media_dir, photos, actor.user_id)
+    check_photos(photos, least=1, most=MAX_PHOTOS)
+    files = store_photos(session, media_dir, photos, actor.user_id)
     return report_case(session, cfg, kind="event", code=problem.event_code, actor=actor,
                        source="inspector", lon=shop.geom.x, lat=shop.geom.y, shop_id=shop.id,
                        title=_title(shop, problem), description=text, address=shop.address,
