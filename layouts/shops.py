@@ -71,11 +71,12 @@ add_messages({
                       "en": "Dry run (check only, write nothing)"},
     "shops.columns": {"zh-CN": "可用列名：", "en": "Columns understood: "},
     "shops.columns.rule": {
-        "zh-CN": "每行需有店名，以及经纬度或责任区（WKT/GeoJSON 面）；无责任区时按门前进深画出。"
-                 "同一营业执照号或编号再次导入即更新，不会重复。",
-        "en": "Each row needs a name and a location or a zone (WKT/GeoJSON polygon); without a "
-              "zone one is drawn from the frontage depth. A re-run with the same licence or "
-              "code updates rather than duplicates."},
+        "zh-CN": "每行需有店名，以及经纬度、责任区（WKT/GeoJSON 面）或地址（按道路门牌估算位置，"
+                 "请在地图上核对）；无责任区时按门前进深画出。同一营业执照号或编号再次导入即更新，不会重复。",
+        "en": "Each row needs a name and a location, a zone (WKT/GeoJSON polygon) or an address "
+              "(placed approximately from the road and house number: check it on the map); "
+              "without a zone one is drawn from the frontage depth. A re-run with the same "
+              "licence or code updates rather than duplicates."},
     "shops.report.file": {"zh-CN": "文件", "en": "File"},
     "shops.report.dry": {"zh-CN": "试导入结果（未写入）", "en": "Dry run (nothing written)"},
     "shops.report.done": {"zh-CN": "导入完成", "en": "Imported"},
