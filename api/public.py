@@ -185,16 +185,29 @@ def _form() -> dict[str, str] | None:
         return None
 
 
-@bp.route("/s/<token>/rate", methods=["POST"])
-def rate(token: str) -> flask.Response:
+def _posted(token: str, part: str) -> tuple[int, dict[str, str]] | flask.Response:
+    """A form posted to a shop's page: (shop id, fields), or the page that refuses it (bad
+    code, too large, no CSRF token), its message under ``part``."""
     found, refusal = _lookup(token)
     if refusal is not None:
         return refusal
     assert found.shop_id is not None
-    values = _form() or {}
+    values = _form()
+    if values is None:
+        return _render(token, found.shop_id, status=413, errors={
+            part: t("shop_page.too_large")})
     if not check_csrf():
         return _render(token, found.shop_id, status=400, values=values,
-                       errors={"rate": t("shop_page.csrf")})
+                       errors={part: t("shop_page.csrf")})
+    return found.shop_id, values
+
+
+@bp.route("/s/<token>/rate", methods=["POST"])
+def rate(token: str) -> flask.Response:
+    posted = _posted(token, "rate")
+    if isinstance(posted, flask.Response):
+        return posted
+    shop_id, values = posted
     if (over := _count(shop_ratings.ACTIONS)) is not None:
         return over
     services = get_services()
@@ -203,12 +216,12 @@ def rate(token: str) -> flask.Response:
     try:
         with services.transaction() as session:
             shop_ratings.rate_shop(
-                session, found.shop_id, stars=values.get("stars"), comment=values.get("comment"),
+                session, shop_id, stars=values.get("stars"), comment=values.get("comment"),
                 device=shop_ratings.keyed_hash(_secret(), "device", _device_id()),
                 client=_client_hash(), day=day, now=now)
     except shop_ratings.RatingError as exc:
         status = 409 if exc.code == "already_rated" else 400
-        return _render(token, found.shop_id, status=status, values=values,
+        return _render(token, shop_id, status=status, values=values,
                        errors={"rate": _msg(exc)})
     return flask.redirect(f"/s/{token}?done=rate#rate", 303)
 
@@ -220,55 +233,43 @@ def _upload(storage: Any) -> shop_reports.Upload:
 
 @bp.route("/s/<token>/report", methods=["POST"])
 def report(token: str) -> flask.Response:
-    found, refusal = _lookup(token)
-    if refusal is not None:
-        return refusal
-    assert found.shop_id is not None
-    values = _form()
-    if values is None:
-        return _render(token, found.shop_id, status=413, errors={
-            "report": t("shop_page.too_large")})
-    if not check_csrf():
-        return _render(token, found.shop_id, status=400, values=values,
-                       errors={"report": t("shop_page.csrf")})
+    posted = _posted(token, "report")
+    if isinstance(posted, flask.Response):
+        return posted
+    shop_id, values = posted
     if (over := _count(shop_ratings.ACTIONS)) is not None:
         return over
     services = get_services()
     try:
         with services.transaction() as session:
-            shop = session.get(Shop, found.shop_id)
+            shop = session.get(Shop, shop_id)
             case = shop_reports.report_by_citizen(
                 session, services.cases, services.settings.media_dir, shop,
                 problem_key=values.get("problem"), note=values.get("note"),
                 photo=_upload(flask.request.files.get("photo")))
             case_id = case.id
     except (shop_reports.ReportError, CaseError) as exc:
-        return _render(token, found.shop_id, status=400, values=values,
+        return _render(token, shop_id, status=400, values=values,
                        errors={"report": _msg(exc)})
     return flask.redirect(f"/s/{token}?done=report&ref={case_id}#report", 303)
 
 
 @bp.route("/s/<token>/inspect", methods=["POST"])
 def inspect(token: str) -> flask.Response:
-    found, refusal = _lookup(token)
-    if refusal is not None:
-        return refusal
-    assert found.shop_id is not None
     who = _staff()
     if who is None:
-        return _plain(t("forbidden.title"), t("shop_page.not_allowed"), 403, token=token)
-    values = _form()
-    if values is None:
-        return _render(token, found.shop_id, status=413, errors={
-            "inspect": t("shop_page.too_large")})
-    if not check_csrf():
-        return _render(token, found.shop_id, status=400, values=values,
-                       errors={"inspect": t("shop_page.csrf")})
+        _, refusal = _lookup(token)  # a bad code's own page first
+        return refusal or _plain(t("forbidden.title"), t("shop_page.not_allowed"), 403,
+                                 token=token)
+    posted = _posted(token, "inspect")
+    if isinstance(posted, flask.Response):
+        return posted
+    shop_id, values = posted
     services = get_services()
     photos = [_upload(f) for f in flask.request.files.getlist("photos") if f and f.filename]
     try:
         with services.transaction() as session:
-            shop = session.get(Shop, found.shop_id)
+            shop = session.get(Shop, shop_id)
             user = session.get(User, who.user_id)
             case = shop_reports.report_by_inspector(
                 session, services.cases, services.settings.media_dir, shop,
@@ -276,7 +277,7 @@ def inspect(token: str) -> flask.Response:
                 note=values.get("note"), photos=photos)
             case_id = case.id
     except (shop_reports.ReportError, CaseError) as exc:
-        return _render(token, found.shop_id, status=400, values=values,
+        return _render(token, shop_id, status=400, values=values,
                        errors={"inspect": _msg(exc)})
     return flask.redirect(f"/s/{token}?case={case_id}#shop-inspect", 303)
 
